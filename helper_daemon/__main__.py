@@ -1,0 +1,3 @@
+from helper_daemon.cli import main
+
+raise SystemExit(main())
