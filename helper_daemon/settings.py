@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
 DEFAULT_STATE_DIR = Path("/var/lib/tripleo-upgrade")
 DEFAULT_LISTEN = "127.0.0.1:8990"
+GiB = 1024**3
 
 
 class SettingsError(ValueError):
@@ -19,8 +21,23 @@ class SettingsError(ValueError):
 class Settings:
     state_dir: Path = DEFAULT_STATE_DIR
     listen: str = DEFAULT_LISTEN
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
+    tls_cert: Optional[Path] = None
+    tls_key: Optional[Path] = None
+    # A file holding the admin token; when unset the daemon creates <state_dir>/admin-token on first start.
+    admin_token_file: Optional[Path] = None
+    # One stored item may not exceed this many bytes (413 beyond).
+    max_item_bytes: int = 200 * GiB
+    # Uploads get 507 rather than leave less than this free on the state dir's file system.
+    disk_reserve_bytes: int = 2 * GiB
+    # Lease policy (helper_daemon/policy.py): ceph-mon hosts that must stay up.
+    min_ceph_mons: int = 2
+    # Roles of which one node at a time may be down; None: the roles of Pacemaker and ceph-mon hosts.
+    one_by_one_roles: Optional[tuple] = None
+    # At most this many nodes of any other role down at once; None: no limit beyond "never a whole role".
+    batch_size: Optional[int] = None
+    # The major OS release a node is on once upgraded.
+    target_os_major: int = 9
+    log_level: str = "info"
 
     @property
     def host(self) -> str:
@@ -30,6 +47,10 @@ class Settings:
     def port(self) -> int:
         return _split_listen(self.listen)[1]
 
+    @property
+    def admin_token_path(self) -> Path:
+        return self.admin_token_file or self.state_dir / "admin-token"
+
 
 def _split_listen(listen: str) -> tuple[str, int]:
     host, sep, port = listen.rpartition(":")
@@ -38,17 +59,34 @@ def _split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-_PATH_FIELDS = {"state_dir", "tls_cert", "tls_key"}
+_PATH_FIELDS = {"state_dir", "tls_cert", "tls_key", "admin_token_file"}
+_NON_NEGATIVE_INT_FIELDS = {"max_item_bytes", "disk_reserve_bytes", "min_ceph_mons", "target_os_major"}
+_LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def load_settings(config_file: Path | None = None, **overrides) -> Settings:
     """Build the settings from the embedded defaults, an optional YAML config file and explicit overrides."""
     values: dict = {}
+    where = f"{config_file}: " if config_file is not None else ""
     if config_file is not None:
         values.update(_read_config_file(config_file))
     values.update({k: v for k, v in overrides.items() if v is not None})
     for key in _PATH_FIELDS & values.keys():
-        values[key] = Path(values[key])
+        if values[key] is not None:
+            values[key] = Path(values[key])
+    for key in _NON_NEGATIVE_INT_FIELDS & values.keys():
+        if isinstance(values[key], bool) or not isinstance(values[key], int) or values[key] < 0:
+            raise SettingsError(f"{where}{key}: expected a whole number >= 0, got {values[key]!r}")
+    batch = values.get("batch_size")
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise SettingsError(f"{where}batch_size: expected a whole number >= 1 or null, got {batch!r}")
+    roles = values.get("one_by_one_roles")
+    if roles is not None:
+        if not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) and r for r in roles):
+            raise SettingsError(f"{where}one_by_one_roles: expected a list of role names or null, got {roles!r}")
+        values["one_by_one_roles"] = tuple(roles)
+    if values.get("log_level", "info") not in _LOG_LEVELS:
+        raise SettingsError(f"{where}log_level: expected one of {', '.join(_LOG_LEVELS)}")
     settings = Settings(**values)
     _split_listen(settings.listen)
     if (settings.tls_cert is None) != (settings.tls_key is None):

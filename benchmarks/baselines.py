@@ -1,0 +1,271 @@
+"""Shared pieces for the benchmarks: a test tree, the two baselines, peak RSS, timing, ratios.
+
+Every benchmark measures its own path and, in the same run, the baselines an operator would
+otherwise use, so ratios compare like with like on this machine at this moment:
+
+- ``raw_copy(src, dst)``: ``tar -C src -cf - . | tar -C dst -xf -``, the floor for moving bytes;
+- ``ThrowawaySshd`` + ``rsync_over_ssh(...)``: what TripleO does today (rsync over ssh), through a
+  private sshd on a loopback port with its own host key and authorized_keys, started and stopped
+  by the benchmark (the machine's own sshd and ~/.ssh are never touched).
+
+Plain Python 3.11 (benchmarks run on the undercloud side, never on nodes).
+"""
+import contextlib
+import getpass
+import os
+import random
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+MIB = 1 << 20
+SSH_CLIENT_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+                      '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR']
+
+
+# ---------------------------------------------------------------------------------------------
+# Test tree
+
+def make_tree(root, total_bytes, seed=0, large_share=0.85):
+    """Fill ``root`` with about ``total_bytes`` of files, the same every time for the same arguments.
+
+    Like a database or config tree: ``large_share`` of the bytes in a few large files (1/8 of the
+    total each, at least 1 MiB) and the rest in many small files (512 B - 64 KiB) spread over
+    nested directories. Content is pseudo-random, so it neither compresses nor deduplicates.
+    Returns ``(files, bytes)`` written.
+    """
+    rng = random.Random(seed)
+    os.makedirs(root, exist_ok=True)
+    files = written = 0
+    large_left = int(total_bytes * large_share)
+    large_size = max(MIB, total_bytes // 8)
+    while large_left > 0:
+        size = min(large_size, large_left)
+        written += _write_random_file(os.path.join(root, 'large-{:03d}.ibd'.format(files)), size, rng)
+        large_left -= size
+        files += 1
+    while written < total_bytes:
+        size = min(rng.randint(512, 64 * 1024), total_bytes - written)
+        directory = os.path.join(root, 'd{:02d}'.format(files % 16), 's{:02d}'.format(files % 7))
+        os.makedirs(directory, exist_ok=True)
+        written += _write_random_file(os.path.join(directory, 'f{:06d}.dat'.format(files)), size, rng)
+        files += 1
+    return files, written
+
+
+def _write_random_file(path, size, rng):
+    with open(path, 'wb') as out:
+        left = size
+        while left:
+            chunk = min(left, MIB)
+            out.write(rng.randbytes(chunk))
+            left -= chunk
+    return size
+
+
+def tree_bytes(root):
+    """Total size of the regular files under ``root``."""
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, names in os.walk(root) for f in names)
+
+
+def tree_listing(root):
+    """``{relative path: size}`` of every regular file: a cheap check that a copy is complete."""
+    listing = {}
+    for directory, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(directory, name)
+            listing[os.path.relpath(path, root)] = os.path.getsize(path)
+    return listing
+
+
+def drop_page_cache():
+    """Ask the kernel to drop clean caches (root only) so each method starts cold; False if not allowed."""
+    subprocess.call(['sync'])
+    try:
+        with open('/proc/sys/vm/drop_caches', 'w') as knob:
+            knob.write('3\n')
+        return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Baselines
+
+def raw_copy(src, dst):
+    """Copy ``src`` into ``dst`` with a tar pipe (the floor); returns seconds."""
+    os.makedirs(dst, exist_ok=True)
+    start = time.monotonic()
+    subprocess.run(['bash', '-o', 'pipefail', '-c', 'tar -C "$1" -cf - . | tar -C "$2" -xf -', 'raw_copy', src, dst],
+                   check=True)
+    return time.monotonic() - start
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+class ThrowawaySshd(object):
+    """A private sshd on 127.0.0.1:<free port>, for the rsync-over-ssh baseline.
+
+    Own host key, own client key and authorized_keys, own config (key-only login, root allowed
+    by key only in this config), all in a temporary directory removed on ``stop()``.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.user = getpass.getuser()
+        self.dir = tempfile.mkdtemp(prefix='bench-sshd-')
+        self.client_key = os.path.join(self.dir, 'client_key')
+        self._process = None
+
+    def start(self):
+        host_key = os.path.join(self.dir, 'host_key')
+        for key in (host_key, self.client_key):
+            subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key], check=True)
+        shutil.copy(self.client_key + '.pub', os.path.join(self.dir, 'authorized_keys'))
+        config = os.path.join(self.dir, 'sshd_config')
+        with open(config, 'w') as out:
+            out.write('\n'.join([
+                'Port {}'.format(self.port), 'ListenAddress 127.0.0.1', 'HostKey ' + host_key,
+                'AuthorizedKeysFile ' + os.path.join(self.dir, 'authorized_keys'),
+                'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
+                'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no',
+                'PidFile ' + os.path.join(self.dir, 'sshd.pid'), 'Subsystem sftp internal-sftp', '']))
+        if os.geteuid() == 0:
+            os.makedirs('/run/sshd', mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        self._process = subprocess.Popen([shutil.which('sshd') or '/usr/sbin/sshd', '-D', '-e', '-f', config],
+                                         stderr=open(os.path.join(self.dir, 'sshd.log'), 'w'))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError('throwaway sshd exited: ' + open(os.path.join(self.dir, 'sshd.log')).read())
+            with contextlib.suppress(OSError), socket.create_connection(('127.0.0.1', self.port), timeout=1):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError('throwaway sshd did not listen on 127.0.0.1:{}'.format(self.port))
+
+    def ssh_command(self):
+        """The ``ssh`` command line for this sshd (for ``rsync -e``)."""
+        return ['ssh', '-i', self.client_key, '-p', str(self.port)] + SSH_CLIENT_OPTIONS
+
+    def stop(self):
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def rsync_over_ssh(sshd, src, dst):
+    """Copy ``src`` into ``dst`` with rsync through ``sshd`` (as TripleO's transfer does); returns seconds."""
+    os.makedirs(dst, exist_ok=True)
+    start = time.monotonic()
+    subprocess.run(['rsync', '-a', '--xattrs', '--acls', '-e', ' '.join(sshd.ssh_command()),
+                    src.rstrip('/') + '/', '{}@127.0.0.1:{}/'.format(sshd.user, dst.rstrip('/'))], check=True)
+    return time.monotonic() - start
+
+
+# ---------------------------------------------------------------------------------------------
+# Peak memory and timing
+
+def read_status_kib(pid, field):
+    """A ``VmRSS``/``VmHWM``-style field of /proc/<pid>/status in KiB, or None once the process is gone."""
+    try:
+        with open('/proc/{}/status'.format(pid)) as status:
+            for line in status:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+class PeakRss(object):
+    """Peak resident memory of a running process, in KiB.
+
+    ``VmHWM`` is the kernel's own high-water mark; it is read on every poll and at ``stop()``
+    (while the process is alive) and combined with sampled ``VmRSS`` so a process that exits
+    between polls still reports the largest value seen. Use as a context manager around the work.
+    """
+
+    def __init__(self, pid, interval=0.05):
+        self.pid = pid
+        self.interval = interval
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _sample(self):
+        for field in ('VmHWM', 'VmRSS'):
+            value = read_status_kib(self.pid, field)
+            if value is not None:
+                self.peak_kib = max(self.peak_kib, value)
+
+    def _poll(self):
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    @property
+    def peak_mib(self):
+        return self.peak_kib / 1024.0
+
+
+class Stopwatch(object):
+    """``with Stopwatch() as watch: ...`` then ``watch.seconds``."""
+
+    def __enter__(self):
+        self._start = time.monotonic()
+        self.seconds = None
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.monotonic() - self._start
+
+
+def best_of(runs, function, *args, **kwargs):
+    """Run ``function`` ``runs`` times; return the smallest duration it returned (seconds)."""
+    return min(function(*args, **kwargs) for _ in range(runs))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
+
+def print_ratios(title, results, nbytes=None, baselines=('raw copy', 'rsync over ssh')):
+    """Print a table of ``{name: seconds}`` with throughput and the ratio to each baseline present.
+
+    A ratio of 1.50 means 1.5 times as long as that baseline (lower is better).
+    """
+    present = [name for name in baselines if name in results]
+    print('\n== ' + title)
+    header = '{:<32} {:>9}'.format('method', 'seconds')
+    if nbytes:
+        header += ' {:>9}'.format('MiB/s')
+    header += ''.join(' {:>16}'.format('x ' + name) for name in present)
+    print(header)
+    for name, seconds in results.items():
+        line = '{:<32} {:>9.2f}'.format(name, seconds)
+        if nbytes:
+            line += ' {:>9.1f}'.format(nbytes / MIB / seconds if seconds else float('inf'))
+        line += ''.join(' {:>16.2f}'.format(seconds / results[b] if results[b] else float('inf')) for b in present)
+        print(line)

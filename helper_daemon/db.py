@@ -1,0 +1,150 @@
+"""The daemon's metadata: one SQLite file (WAL) in the state dir. Stored bytes live in the store, not here.
+
+Writers go through `Database.transaction()`: a process-wide lock plus `BEGIN IMMEDIATE`, so a decision that
+reads then writes (a lease, a transfer) sees no other writer in between, in this process or another one (the CLI).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterator
+
+DB_FILE = "helper.sqlite3"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    ceph_mon INTEGER NOT NULL DEFAULT 0,
+    one_by_one INTEGER NOT NULL DEFAULT 0,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    phase TEXT,
+    os_release TEXT,
+    leapp_run_id TEXT,
+    error TEXT,
+    reports_json TEXT,
+    updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS node_events (
+    id INTEGER PRIMARY KEY,
+    node TEXT NOT NULL,
+    at TEXT NOT NULL,
+    phase TEXT,
+    os_release TEXT,
+    leapp_run_id TEXT,
+    error TEXT,
+    reports_json TEXT
+);
+CREATE INDEX IF NOT EXISTS node_events_node ON node_events (node, id);
+CREATE TABLE IF NOT EXISTS leases (
+    node TEXT PRIMARY KEY,
+    since TEXT NOT NULL,
+    granted_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS transfers (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    items_json TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('open', 'sealed')),
+    forced_reason TEXT,
+    created_at TEXT NOT NULL,
+    sealed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    node TEXT,
+    item TEXT,
+    size INTEGER,
+    sha256 TEXT,
+    detail TEXT
+);
+"""
+
+
+def utcnow() -> str:
+    """Timestamps everywhere: ISO 8601 UTC with a Z, sortable as text."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Database:
+    """One SQLite database; one connection per thread, writes serialised."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        with self.transaction() as conn:
+            conn.executescript("COMMIT; " + SCHEMA + " BEGIN IMMEDIATE;")
+
+    @classmethod
+    def in_state_dir(cls, state_dir: Path) -> "Database":
+        return cls(Path(state_dir) / DB_FILE)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            # isolation_level=None: no implicit transactions; every transaction is explicit below.
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=True)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        with self._write_lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read-only transaction: every query in the block sees the same consistent state."""
+        conn = self._connection()
+        conn.execute("BEGIN DEFERRED")
+        try:
+            yield conn
+        finally:
+            conn.execute("ROLLBACK")
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        """One read query, its rows."""
+        return self._connection().execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+        return self._connection().execute(sql, params).fetchone()
+
+    def audit(self, actor: str, action: str, node: str | None = None, item: str | None = None,
+              size: int | None = None, sha256: str | None = None, detail: str | None = None,
+              conn: sqlite3.Connection | None = None) -> None:
+        """Record one access; inside `conn`'s transaction when given, else in its own."""
+        row = (utcnow(), actor, action, node, item, size, sha256, detail)
+        sql = "INSERT INTO audit (at, actor, action, node, item, size, sha256, detail) VALUES (?,?,?,?,?,?,?,?)"
+        if conn is not None:
+            conn.execute(sql, row)
+            return
+        with self.transaction() as own:
+            own.execute(sql, row)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,318 @@
+"""
+Client of the undercloud helper daemon, for the node side (Python 3.6, requests).
+
+Streams both ways in constant memory, checks the sha256 of everything it sends or
+receives, retries idempotent calls with backoff, and turns every failure into one
+DaemonError whose message names the request, the URL and what the daemon said.
+"""
+import base64
+import hashlib
+import socket
+import time
+
+import requests
+
+CHUNK = 1024 * 1024
+RETRY_STATUSES = (502, 503, 504)
+
+
+class DaemonError(Exception):
+    """A call to the daemon failed. ``status`` is None when no HTTP answer came back."""
+
+    def __init__(self, message, url=None, status=None, error=None, detail=None, reasons=()):
+        super(DaemonError, self).__init__(message)
+        self.url = url
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.reasons = list(reasons)
+
+
+class LeaseRefused(DaemonError):
+    """The daemon refused the lease (409); ``reasons`` says why, in the operator's words."""
+
+
+def node_name(configured=''):
+    """The name this node has at the daemon: the configured one, else the short host name."""
+    return configured or socket.gethostname().split('.')[0]
+
+
+def read_token(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def _b64_digest(hexdigest):
+    return base64.b64encode(bytes.fromhex(hexdigest)).decode('ascii')
+
+
+def parse_sha256_digest(header):
+    """The hex sha256 in an RFC 9530 ``Repr-Digest``/``Content-Digest`` header value, or None."""
+    for member in (header or '').split(','):
+        algorithm, _, value = member.strip().partition('=')
+        if algorithm.strip().lower() == 'sha-256' and value.startswith(':') and value.endswith(':'):
+            try:
+                return base64.b64decode(value[1:-1]).hex()
+            except ValueError:
+                return None
+    return None
+
+
+class _HashingReader(object):
+    """A file object read by requests in blocks, hashed on the way; has a length, so no chunked encoding."""
+
+    def __init__(self, fileobj, size):
+        self._fileobj = fileobj
+        self._size = size
+        self.sha256 = hashlib.sha256()
+        self.sent = 0
+
+    def __len__(self):
+        return self._size
+
+    def read(self, size=-1):
+        data = self._fileobj.read(size if size and size > 0 else CHUNK)
+        self.sha256.update(data)
+        self.sent += len(data)
+        return data
+
+
+class _HashingIterable(object):
+    def __init__(self, chunks):
+        self._chunks = chunks
+        self.sha256 = hashlib.sha256()
+        self.sent = 0
+
+    def __iter__(self):
+        for chunk in self._chunks:
+            if chunk:
+                self.sha256.update(chunk)
+                self.sent += len(chunk)
+                yield chunk
+
+
+class HelperClient(object):
+    def __init__(self, base_url, token, ca_file=None, timeout=60.0, retries=3, backoff=0.5):
+        self.base_url = base_url.rstrip('/')
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.ca_file = ca_file or None
+        self._session = requests.Session()
+        self._session.headers['Authorization'] = 'Bearer ' + token
+        self._session.headers['User-Agent'] = 'tripleo-upgrade-node'
+        self._session.verify = self.ca_file or True
+
+    @classmethod
+    def from_config(cls, config):
+        """From a TripleoUpgradeConfig model or a dict with daemon_url, token_file, ca_file, request_timeout."""
+        get = config.get if isinstance(config, dict) else lambda key, default=None: getattr(config, key, default)
+        token_file = get('token_file')
+        try:
+            token = read_token(token_file)
+        except (IOError, OSError) as exc:
+            raise DaemonError('cannot read the node token from {}: {}'.format(token_file, exc.strerror)) from exc
+        return cls(get('daemon_url'), token, ca_file=get('ca_file') or None,
+                   timeout=float(get('request_timeout') or 60.0))
+
+    # -- data items ------------------------------------------------------------------------------
+
+    def put_item(self, node, item, source, sha256_hex=None):
+        """
+        Stream ``source`` (a file object, or an iterable of bytes) to the daemon as ``node``'s ``item``.
+
+        A seekable file is retried on connection failures; an iterable cannot be replayed and is not.
+        The sha256 of what was sent is always compared with what the daemon stored.
+        """
+        url = self._url('nodes', node, 'data', item)
+        headers = {'Content-Type': 'application/octet-stream'}
+        if sha256_hex:
+            headers['Content-Digest'] = 'sha-256=:{}:'.format(_b64_digest(sha256_hex))
+        seekable = hasattr(source, 'seek') and hasattr(source, 'read')
+        if seekable:
+            start = source.tell()
+            size = source.seek(0, 2) - start
+
+            def body():
+                source.seek(start)
+                return _HashingReader(source, size)
+        else:
+            def body():
+                return _HashingIterable(source)
+
+        sent = {}
+
+        def send():
+            sent['body'] = body()
+            return self._session.put(url, data=sent['body'], headers=headers, timeout=self.timeout)
+
+        response = self._call('PUT', url, send, retry=seekable)
+        stored = self._json(response, 'PUT', url)
+        local = sent['body'].sha256.hexdigest()
+        if stored.get('sha256') != local or stored.get('size') != sent['body'].sent:
+            raise DaemonError('PUT {}: the daemon stored {} bytes with sha256 {}, but this node sent {} bytes with '
+                              'sha256 {}; the copy is corrupt, upload it again'.format(
+                                  url, stored.get('size'), stored.get('sha256'), sent['body'].sent, local), url=url)
+        return {'size': stored['size'], 'sha256': stored['sha256']}
+
+    def get_item(self, node, item, dest):
+        """Stream ``node``'s ``item`` into the file object ``dest``; raise DaemonError unless it arrived whole."""
+        url = self._url('nodes', node, 'data', item)
+        seekable = hasattr(dest, 'seek') and hasattr(dest, 'truncate')
+        start = dest.tell() if seekable else 0
+        attempt = 0
+        while True:
+            try:
+                return self._download(url, dest)
+            except DaemonError as exc:
+                attempt += 1
+                retriable = exc.status is None or exc.status in RETRY_STATUSES
+                if not (seekable and retriable and attempt <= self.retries):
+                    raise
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+                dest.seek(start)
+                dest.truncate()
+
+    def _download(self, url, dest):
+        # No retry here: get_item retries the whole download from the start of dest.
+        response = self._call('GET', url, lambda: self._session.get(url, stream=True, timeout=self.timeout),
+                              retry=False)
+        with response:
+            expected_sha = parse_sha256_digest(response.headers.get('Repr-Digest'))
+            expected_size = response.headers.get('Content-Length')
+            sha256 = hashlib.sha256()
+            size = 0
+            try:
+                for chunk in response.iter_content(CHUNK):
+                    sha256.update(chunk)
+                    size += len(chunk)
+                    dest.write(chunk)
+            except (requests.RequestException, socket.error) as exc:
+                message = 'GET {}: the transfer broke after {} bytes: {}'.format(url, size, exc)
+                raise DaemonError(message, url=url) from exc
+        if expected_size is not None and int(expected_size) != size:
+            raise DaemonError('GET {}: received {} of {} bytes'.format(url, size, expected_size), url=url)
+        if expected_sha is None:
+            raise DaemonError('GET {}: the daemon sent no Repr-Digest, so the data cannot be verified'.format(url),
+                              url=url)
+        if sha256.hexdigest() != expected_sha:
+            raise DaemonError('GET {}: received data has sha256 {}, the daemon announced {}; nothing may be used'
+                              .format(url, sha256.hexdigest(), expected_sha), url=url)
+        return {'size': size, 'sha256': expected_sha}
+
+    def head_item(self, node, item):
+        url = self._url('nodes', node, 'data', item)
+        response = self._call('HEAD', url, lambda: self._session.head(url, timeout=self.timeout),
+                              allowed=(404,))
+        if response.status_code == 404:
+            return None
+        return {'size': int(response.headers['Content-Length']),
+                'sha256': parse_sha256_digest(response.headers.get('Repr-Digest'))}
+
+    def list_items(self, node):
+        return self._get_json(self._url('nodes', node, 'data'))['items']
+
+    def delete_item(self, node, item):
+        self._request('DELETE', self._url('nodes', node, 'data', item))
+
+    # -- status, leases, transfers --------------------------------------------------------------
+
+    def put_status(self, node, phase, os_release=None, leapp_run_id=None, reports=(), error=None):
+        body = {'phase': phase, 'os_release': os_release, 'leapp_run_id': leapp_run_id,
+                'reports': list(reports), 'error': error}
+        url = self._url('nodes', node, 'status')
+        return self._json(self._request('PUT', url, json=body), 'PUT', url)
+
+    def acquire_lease(self, node, dry_run=False):
+        """Ask for the right to take ``node`` down; raise LeaseRefused with the daemon's reasons."""
+        url = self._url('nodes', node, 'lease')
+        # Asking again for a lease the node holds is granted again, so a retry is safe.
+        response = self._call('POST', url, lambda: self._session.post(
+            url, params={'dry_run': 'true'} if dry_run else None, timeout=self.timeout), allowed=(409,))
+        body = self._json(response, 'POST', url)
+        if response.status_code == 409:
+            reasons = body.get('reasons') or [body.get('detail') or 'no reason given']
+            raise LeaseRefused('POST {}: the daemon refused the lease for {}: {}'.format(url, node, '; '.join(reasons)),
+                               url=url, status=409, error=body.get('error'), detail=body.get('detail'),
+                               reasons=reasons)
+        return body
+
+    def release_lease(self, node):
+        self._request('DELETE', self._url('nodes', node, 'lease'))
+
+    def node_transfers(self, node):
+        return self._get_json(self._url('nodes', node, 'transfers'))['transfers']
+
+    def complete_transfer(self, transfer_id):
+        url = self._url('transfers', transfer_id, 'complete')
+        response = self._call('POST', url, lambda: self._session.post(url, timeout=self.timeout), retry=False)
+        return self._json(response, 'POST', url)
+
+    def healthz(self):
+        return self._get_json(self.base_url + '/healthz')
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _url(self, *parts):
+        return '{}/v1/{}'.format(self.base_url, '/'.join(requests.utils.quote(str(p), safe='') for p in parts))
+
+    def _get_json(self, url):
+        return self._json(self._request('GET', url), 'GET', url)
+
+    def _request(self, method, url, **kwargs):
+        kwargs.setdefault('timeout', self.timeout)
+        return self._call(method, url, lambda: self._session.request(method, url, **kwargs),
+                          retry=method in ('GET', 'HEAD', 'PUT', 'DELETE'))
+
+    def _call(self, method, url, send, retry=True, allowed=()):
+        """Run ``send()`` with retries on connection failures and 502/503/504; raise DaemonError on failure."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = send()
+            except requests.exceptions.SSLError as exc:
+                trust = 'CA file ' + self.ca_file if self.ca_file else 'system trust store'
+                raise DaemonError('{} {}: the daemon\'s TLS certificate is not trusted ({}): {}'.format(
+                    method, url, trust, exc), url=url) from exc
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if retry and attempt <= self.retries:
+                    time.sleep(self.backoff * 2 ** (attempt - 1))
+                    continue
+                raise DaemonError('{} {}: the daemon is unreachable after {} attempt(s): {}'.format(
+                    method, url, attempt, exc), url=url) from exc
+            if response.status_code in RETRY_STATUSES and retry and attempt <= self.retries:
+                response.close()
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            if response.status_code >= 400 and response.status_code not in allowed:
+                raise self._http_error(method, url, response)
+            return response
+
+    @staticmethod
+    def _http_error(method, url, response):
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        error = body.get('error') or response.reason
+        detail = body.get('detail') or (response.text[:200] if not body else '')
+        hint = ''
+        if response.status_code == 401:
+            hint = ' (the node token was refused: check token_file against the token the daemon issued)'
+        elif response.status_code == 403:
+            hint = ' (this node\'s token does not reach that resource)'
+        message = '{} {}: HTTP {} {}{}{}'.format(method, url, response.status_code, error,
+                                                 ': ' + str(detail) if detail else '', hint)
+        return DaemonError(message, url=url, status=response.status_code, error=error, detail=detail,
+                           reasons=body.get('reasons') or ())
+
+    @staticmethod
+    def _json(response, method, url):
+        try:
+            return response.json()
+        except ValueError:
+            raise DaemonError('{} {}: HTTP {} with a body that is not JSON: {!r}'.format(
+                method, url, response.status_code, response.text[:200]), url=url, status=response.status_code) from None
