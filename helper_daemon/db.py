@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -82,8 +83,10 @@ class Database:
         self.path = Path(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        with self.transaction() as conn:
-            conn.executescript("COMMIT; " + SCHEMA + " BEGIN IMMEDIATE;")
+        # The database holds token hashes and the audit trail: private to the daemon's user from the start.
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        with self._write_lock:
+            self._connection().executescript(SCHEMA)
 
     @classmethod
     def in_state_dir(cls, state_dir: Path) -> "Database":

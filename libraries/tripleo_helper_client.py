@@ -101,7 +101,8 @@ class HelperClient(object):
         self._session = requests.Session()
         self._session.headers['Authorization'] = 'Bearer ' + token
         self._session.headers['User-Agent'] = 'tripleo-upgrade-node'
-        self._session.verify = self.ca_file or True
+        # Passed with every request: a session-level `verify` loses against REQUESTS_CA_BUNDLE in the environment.
+        self._verify = self.ca_file or True
 
     @classmethod
     def from_config(cls, config):
@@ -144,7 +145,8 @@ class HelperClient(object):
 
         def send():
             sent['body'] = body()
-            return self._session.put(url, data=sent['body'], headers=headers, timeout=self.timeout)
+            return self._session.put(url, data=sent['body'], headers=headers, timeout=self.timeout,
+                                     verify=self._verify)
 
         response = self._call('PUT', url, send, retry=seekable)
         stored = self._json(response, 'PUT', url)
@@ -175,7 +177,8 @@ class HelperClient(object):
 
     def _download(self, url, dest):
         # No retry here: get_item retries the whole download from the start of dest.
-        response = self._call('GET', url, lambda: self._session.get(url, stream=True, timeout=self.timeout),
+        response = self._call('GET', url, lambda: self._session.get(url, stream=True, timeout=self.timeout,
+                                                                       verify=self._verify),
                               retry=False)
         with response:
             expected_sha = parse_sha256_digest(response.headers.get('Repr-Digest'))
@@ -202,7 +205,7 @@ class HelperClient(object):
 
     def head_item(self, node, item):
         url = self._url('nodes', node, 'data', item)
-        response = self._call('HEAD', url, lambda: self._session.head(url, timeout=self.timeout),
+        response = self._call('HEAD', url, lambda: self._session.head(url, timeout=self.timeout, verify=self._verify),
                               allowed=(404,))
         if response.status_code == 404:
             return None
@@ -228,7 +231,8 @@ class HelperClient(object):
         url = self._url('nodes', node, 'lease')
         # Asking again for a lease the node holds is granted again, so a retry is safe.
         response = self._call('POST', url, lambda: self._session.post(
-            url, params={'dry_run': 'true'} if dry_run else None, timeout=self.timeout), allowed=(409,))
+            url, params={'dry_run': 'true'} if dry_run else None, timeout=self.timeout, verify=self._verify),
+            allowed=(409,))
         body = self._json(response, 'POST', url)
         if response.status_code == 409:
             reasons = body.get('reasons') or [body.get('detail') or 'no reason given']
@@ -245,7 +249,8 @@ class HelperClient(object):
 
     def complete_transfer(self, transfer_id):
         url = self._url('transfers', transfer_id, 'complete')
-        response = self._call('POST', url, lambda: self._session.post(url, timeout=self.timeout), retry=False)
+        response = self._call('POST', url, lambda: self._session.post(url, timeout=self.timeout, verify=self._verify),
+                              retry=False)
         return self._json(response, 'POST', url)
 
     def healthz(self):
@@ -261,6 +266,7 @@ class HelperClient(object):
 
     def _request(self, method, url, **kwargs):
         kwargs.setdefault('timeout', self.timeout)
+        kwargs.setdefault('verify', self._verify)
         return self._call(method, url, lambda: self._session.request(method, url, **kwargs),
                           retry=method in ('GET', 'HEAD', 'PUT', 'DELETE'))
 

@@ -1,1 +1,148 @@
-"""Fixtures: (to be written)."""
+"""Fixture: the helper daemon as a real process (`python -m helper_daemon serve`) on a free loopback port.
+
+`DaemonProcess` also works outside pytest (benchmarks): `with DaemonProcess(state_dir) as daemon: ...`.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+import yaml
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+START_TIMEOUT = 30.0
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class DaemonProcess(object):
+    """A daemon with its own state dir; `config` (a dict of settings) goes into a YAML config file."""
+
+    def __init__(self, state_dir, port=None, config=None, log_path=None):
+        self.state_dir = str(state_dir)
+        self.port = port or free_port()
+        self.config = dict(config or {})
+        # With TLS the certificate (issued for 127.0.0.1) is also the CA that clients verify against.
+        self.verify = str(self.config['tls_cert']) if self.config.get('tls_cert') else True
+        self.url = '{}://127.0.0.1:{}'.format('https' if self.config.get('tls_cert') else 'http', self.port)
+        base = os.path.dirname(self.state_dir.rstrip('/'))
+        self.config_path = os.path.join(base, 'helper-{}.yaml'.format(self.port))
+        self.log_path = log_path or os.path.join(base, 'helper-{}.log'.format(self.port))
+        self.process = None
+        self._tokens = {}
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process else None
+
+    def command(self, *args):
+        """The CLI with this daemon's config: `daemon.command('nodes', 'list')` -> argv."""
+        return [sys.executable, '-m', 'helper_daemon'] + list(args) + ['--config', self.config_path]
+
+    def start(self):
+        config = dict({k: str(v) if isinstance(v, os.PathLike) else v for k, v in self.config.items()},
+                      state_dir=self.state_dir, listen='127.0.0.1:{}'.format(self.port))
+        with open(self.config_path, 'w') as stream:
+            yaml.safe_dump(config, stream)
+        log = open(self.log_path, 'ab')
+        try:
+            self.process = subprocess.Popen(self.command('serve'), cwd=REPO_ROOT, stdout=log, stderr=log)
+        finally:
+            log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError('the helper daemon exited with {} at start; its log:\n{}'.format(
+                    self.process.returncode, self.log()))
+            try:
+                if requests.get(self.url + '/healthz', timeout=1, verify=self.verify).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError('the helper daemon did not answer /healthz within {}s; its log:\n{}'.format(
+            START_TIMEOUT, self.log()))
+
+    def log(self):
+        try:
+            with open(self.log_path, errors='replace') as stream:
+                return stream.read()[-20000:]
+        except OSError:
+            return ''
+
+    @property
+    def admin_token(self):
+        with open(os.path.join(self.state_dir, 'admin-token')) as stream:
+            return stream.read().strip()
+
+    def admin(self):
+        return self.session(self.admin_token)
+
+    def session(self, token):
+        """A requests session with that bearer token."""
+        session = requests.Session()
+        session.headers['Authorization'] = 'Bearer ' + token
+        session.verify = self.verify
+        session.trust_env = False  # loopback: no proxies, and REQUESTS_CA_BUNDLE must not replace `verify`
+        return session
+
+    def add_node(self, name, role, ceph_mon=False, one_by_one=None):
+        """Register a node through the admin API; returns its token."""
+        response = self.admin().post(self.url + '/v1/nodes', json={
+            'name': name, 'role': role, 'ceph_mon': ceph_mon, 'one_by_one': one_by_one, 'rotate_token': True})
+        response.raise_for_status()
+        self._tokens[name] = response.json()['token']
+        return self._tokens[name]
+
+    def token_file(self, name):
+        """A 0600 file with the node's token (registered with add_node)."""
+        path = os.path.join(os.path.dirname(self.state_dir.rstrip('/')), 'token-{}-{}'.format(self.port, name))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as stream:
+            stream.write(self._tokens[name] + '\n')
+        return path
+
+    def _wait_exit(self, timeout):
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self):
+        """SIGKILL: no cleanup at all, as in a power cut of the process."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self):
+        """SIGTERM: the daemon finishes in-flight requests and exits."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self._wait_exit(15)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+@pytest.fixture
+def helper_daemon(tmp_path):
+    state_dir = tmp_path / 'helper-state'
+    daemon = DaemonProcess(str(state_dir)).start()
+    try:
+        yield daemon
+    finally:
+        daemon.kill()

@@ -3,9 +3,11 @@ import hashlib
 import io
 import os
 import socket
+import subprocess
 
 import pytest
 
+from testing.daemon import DaemonProcess
 from tripleo_upgrade_libraries import tripleo_helper_client as client_lib
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 17)
@@ -42,7 +44,7 @@ def test_wrong_digest_is_refused_and_previous_copy_survives(controller):
     controller.put_item('controller-0', 'item', io.BytesIO(b'first copy'))
     with pytest.raises(client_lib.DaemonError) as refused:
         controller.put_item('controller-0', 'item', io.BytesIO(b'second copy'), sha256_hex=PAYLOAD_SHA)
-    assert refused.value.status == 400 or refused.value.status == 422
+    assert refused.value.status == 400
     assert '/v1/nodes/controller-0/data/item' in str(refused.value)
     out = io.BytesIO()
     controller.get_item('controller-0', 'item', out)
@@ -110,3 +112,32 @@ def test_digest_header_parsing():
         client_lib._b64_digest(PAYLOAD_SHA))) == PAYLOAD_SHA
     assert client_lib.parse_sha256_digest('sha-256=abc') is None
     assert client_lib.parse_sha256_digest(None) is None
+
+
+@pytest.fixture
+def tls_daemon(tmp_path):
+    """The daemon serving TLS with a self-signed certificate for 127.0.0.1."""
+    cert, key = tmp_path / 'daemon.crt', tmp_path / 'daemon.key'
+    subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+                           '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+                           '-keyout', str(key), '-out', str(cert)], stderr=subprocess.DEVNULL)
+    daemon = DaemonProcess(str(tmp_path / 'state'), config={'tls_cert': str(cert), 'tls_key': str(key)}).start()
+    try:
+        yield daemon
+    finally:
+        daemon.kill()
+
+
+def test_tls_with_the_configured_ca_file(tls_daemon):
+    token = tls_daemon.add_node('compute-0', 'Compute')
+    client = client_lib.HelperClient(tls_daemon.url, token, ca_file=tls_daemon.verify, timeout=10)
+    assert client.put_item('compute-0', 'item', io.BytesIO(PAYLOAD))['sha256'] == PAYLOAD_SHA
+
+
+def test_untrusted_tls_certificate_is_named_not_retried(tls_daemon, tmp_path):
+    token = tls_daemon.add_node('compute-0', 'Compute')
+    client = client_lib.HelperClient(tls_daemon.url, token, timeout=10)
+    with pytest.raises(client_lib.DaemonError) as untrusted:
+        client.list_items('compute-0')
+    assert untrusted.value.status is None
+    assert "TLS certificate is not trusted (system trust store)" in str(untrusted.value)

@@ -1,0 +1,75 @@
+"""The node registry: which overcloud nodes exist, their role, and the hash of each node's token."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from typing import Optional
+
+from helper_daemon.db import Database, utcnow
+from helper_daemon.inventory import InventoryNode, one_by_one_roles
+from helper_daemon.names import check_node
+from helper_daemon.tokens import new_token, token_sha256
+
+
+@dataclasses.dataclass(frozen=True)
+class Registration:
+    name: str
+    role: str
+    ceph_mon: bool
+    one_by_one: bool
+    token: Optional[str]  # the new token, shown once; None when the node kept its existing one
+    created: bool
+
+
+def _upsert(conn: sqlite3.Connection, name: str, role: str, ceph_mon: bool, one_by_one: bool,
+            rotate_token: bool) -> Registration:
+    existing = conn.execute("SELECT name FROM nodes WHERE name = ?", (name,)).fetchone()
+    token = new_token() if existing is None or rotate_token else None
+    if existing is None:
+        conn.execute("INSERT INTO nodes (name, role, ceph_mon, one_by_one, token_sha256, updated_at) "
+                     "VALUES (?,?,?,?,?,?)", (name, role, int(ceph_mon), int(one_by_one), token_sha256(token),
+                                              utcnow()))
+    else:
+        conn.execute("UPDATE nodes SET role = ?, ceph_mon = ?, one_by_one = ? WHERE name = ?",
+                     (role, int(ceph_mon), int(one_by_one), name))
+        if token is not None:
+            conn.execute("UPDATE nodes SET token_sha256 = ? WHERE name = ?", (token_sha256(token), name))
+    return Registration(name, role, ceph_mon, one_by_one, token, existing is None)
+
+
+def add_node(db: Database, name: str, role: str, ceph_mon: bool = False, one_by_one: Optional[bool] = None,
+             rotate_token: bool = False, actor: str = "admin") -> Registration:
+    """Register (or update) one node. One-by-one is a property of the role: by default a node's role is
+    one-by-one when the node hosts a ceph-mon or the role already is; making it one-by-one marks the whole role."""
+    check_node(name)
+    if not role:
+        raise ValueError("a node needs a role (the TripleO role name, for example Controller)")
+    with db.transaction() as conn:
+        if one_by_one is None:
+            role_is = conn.execute("SELECT 1 FROM nodes WHERE role = ? AND one_by_one AND name != ?",
+                                   (role, name)).fetchone()
+            one_by_one = ceph_mon or role_is is not None
+        reg = _upsert(conn, name, role, ceph_mon, one_by_one, rotate_token)
+        conn.execute("UPDATE nodes SET one_by_one = ? WHERE role = ?", (int(one_by_one), role))
+        db.audit(actor, "register-node", node=name, detail=f"role={role} ceph_mon={ceph_mon} "
+                 f"one_by_one={one_by_one} token={'new' if reg.token else 'kept'}", conn=conn)
+    return reg
+
+
+def import_nodes(db: Database, nodes: list[InventoryNode], rotate_tokens: bool = False,
+                 actor: str = "admin") -> list[Registration]:
+    """Register every inventory node in one transaction: all or nothing."""
+    for node in nodes:
+        check_node(node.name)
+    serial = one_by_one_roles(nodes)
+    with db.transaction() as conn:
+        regs = [_upsert(conn, n.name, n.role, n.ceph_mon, n.role in serial, rotate_tokens) for n in nodes]
+        db.audit(actor, "import-inventory", detail=f"{len(regs)} nodes, {sum(r.created for r in regs)} new, "
+                 f"{sum(bool(r.token) for r in regs)} new tokens", conn=conn)
+    return regs
+
+
+def list_nodes(db: Database) -> list[dict]:
+    rows = db.query("SELECT name, role, ceph_mon, one_by_one, phase, os_release, updated_at FROM nodes ORDER BY name")
+    return [dict(r, ceph_mon=bool(r["ceph_mon"]), one_by_one=bool(r["one_by_one"])) for r in rows]

@@ -1,0 +1,50 @@
+"""system_upgrade_cleanup: remove every stored item (they hold secrets) once the nodes have restored them."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from helper_daemon.auth import AdminCaller
+from helper_daemon.errors import ApiError
+from helper_daemon.logs import event
+
+router = APIRouter(tags=["operations"])
+
+RESTORED_PHASES = ("upgraded", "completed")
+
+
+class CleanupRequest(BaseModel):
+    force: bool = False
+    reason: str = Field("", max_length=1024)
+
+
+@router.post("/v1/cleanup", summary="Remove all stored node data; refused while a node has not restored its data")
+def cleanup(request: Request, caller: AdminCaller, body: Optional[CleanupRequest] = None) -> dict:
+    body = body or CleanupRequest()
+    db, store, metrics = request.app.state.db, request.app.state.store, request.app.state.metrics
+    stored = store.all_items()
+    phases = {row["name"]: row["phase"] for row in db.query("SELECT name, phase FROM nodes")}
+    reasons = [f"node {node} has {len(objs)} stored item(s) ({', '.join(o.item for o in objs)}) and its phase is "
+               f"{phases.get(node) or 'unreported'}, not upgraded or completed: its data may not be restored yet"
+               for node, objs in stored.items() if phases.get(node) not in RESTORED_PHASES]
+    if metrics.uploads_in_flight:
+        reasons.append(f"{metrics.uploads_in_flight} upload(s) in progress; they would survive the cleanup")
+    if reasons and not body.force:
+        raise ApiError(409, "cleanup refused", "stored data may still be needed; finish those nodes or force the "
+                       "cleanup (tripleo-upgrade-helper cleanup --force)", reasons=reasons,
+                       nodes=sorted(n for n, objs in stored.items() if phases.get(n) not in RESTORED_PHASES))
+    detail = "forced: " + (body.reason or "no reason given") if body.force and reasons else None
+    removed = []
+    for node, objs in stored.items():
+        for obj in objs:
+            gone = store.delete(node, obj.item)
+            if gone is None:
+                continue
+            db.audit(caller.name, "cleanup-remove", node, gone.item, gone.size, gone.sha256, detail)
+            removed.append({"node": node, "item": gone.item, "size": gone.size, "sha256": gone.sha256})
+    event("cleanup", actor=caller.name, forced=bool(detail), items=len(removed),
+          bytes=sum(r["size"] for r in removed), overridden=reasons if detail else [])
+    return {"removed": removed, "forced": bool(detail), "overridden": reasons if detail else []}

@@ -1,0 +1,154 @@
+"""Node data: streamed, verified, atomic uploads and downloads of opaque items (archives)."""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+from typing import Optional
+
+from anyio import to_thread
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
+
+from helper_daemon.auth import Caller, ItemReaderCaller, NodeOrAdminCaller
+from helper_daemon.digests import parse_content_digest, repr_digest
+from helper_daemon.errors import ApiError
+from helper_daemon.logs import event
+from helper_daemon.names import check_item
+from helper_daemon.store import StoredObject, StoreError
+
+router = APIRouter(prefix="/v1/nodes/{node}/data", tags=["node data"])
+
+WRITE_BATCH = 1024 * 1024  # bytes gathered before one write in a worker thread
+
+
+def _content_length(request: Request) -> Optional[int]:
+    value = request.headers.get("content-length")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise ApiError(400, "bad request", f"Content-Length {value!r} is not a number")
+    return int(value)
+
+
+def _audit(request: Request, caller: Caller, action: str, node: str, item: Optional[str] = None,
+           obj: Optional[StoredObject] = None, size: Optional[int] = None, detail: Optional[str] = None) -> None:
+    size = obj.size if obj is not None else size
+    sha256 = obj.sha256 if obj is not None else None
+    request.app.state.db.audit(caller.name, action, node, item, size, sha256, detail)
+    event("data access", actor=caller.name, action=action, node=node, item=item, size=size, sha256=sha256,
+          detail=detail)
+
+
+async def _audit_async(*args, **kwargs) -> None:
+    """`_audit` off the event loop: its commit waits for the disk."""
+    await to_thread.run_sync(functools.partial(_audit, *args, **kwargs))
+
+
+@router.put("/{item:path}", status_code=201, summary="Store an item (streamed body)")
+async def put_item(node: str, item: str, request: Request, caller: NodeOrAdminCaller) -> dict:
+    check_item(item)
+    settings, store, metrics = request.app.state.settings, request.app.state.store, request.app.state.metrics
+    length = _content_length(request)
+    header = request.headers.get("content-digest")
+    expected = parse_content_digest(header) if header else None
+    too_large = ApiError(413, "too large", f"item {item!r} exceeds max_item_bytes={settings.max_item_bytes}; "
+                         "nothing was stored")
+    if length is not None and length > settings.max_item_bytes:
+        raise too_large
+    try:
+        if length is not None:
+            store.check_reserve(length)
+        upload = await to_thread.run_sync(store.begin_upload, node, item)
+    except StoreError as exc:
+        await _audit_async(request, caller, "put-refused", node, item, size=length, detail=exc.detail)
+        raise ApiError(exc.status, exc.error, exc.detail) from None
+    metrics.add("uploads_in_flight")
+    try:
+        batch = bytearray()
+        async for chunk in request.stream():
+            batch += chunk
+            if upload.size + len(batch) > settings.max_item_bytes:
+                raise too_large
+            if len(batch) >= WRITE_BATCH:
+                data, batch = batch, bytearray()
+                await to_thread.run_sync(upload.write, data)
+                metrics.add("bytes_received", len(data))
+        if batch:
+            await to_thread.run_sync(upload.write, batch)
+            metrics.add("bytes_received", len(batch))
+        if length is not None and upload.size != length:
+            raise ApiError(400, "incomplete body", f"received {upload.size} of {length} bytes; nothing was stored")
+        obj = await to_thread.run_sync(upload.commit, expected)
+    except ClientDisconnect:
+        await _audit_async(request, caller, "put-aborted", node, item, size=upload.size,
+               detail="the client went away before the whole body arrived; nothing was stored")
+        raise ApiError(400, "incomplete body", "the client disconnected mid-body; nothing was stored") from None
+    except StoreError as exc:
+        await _audit_async(request, caller, "put-refused", node, item, size=upload.size, detail=exc.detail)
+        raise ApiError(exc.status, exc.error, exc.detail) from None
+    except ApiError as exc:
+        await _audit_async(request, caller, "put-refused", node, item, size=upload.size, detail=exc.detail)
+        raise
+    finally:
+        await to_thread.run_sync(upload.abort)
+        metrics.add("uploads_in_flight", -1)
+    metrics.add("uploads_total")
+    await _audit_async(request, caller, "put", node, item, obj)
+    return {"node": node, "item": item, "size": obj.size, "sha256": obj.sha256}
+
+
+def _object_headers(obj: StoredObject) -> dict:
+    return {"content-length": str(obj.size), "repr-digest": repr_digest(obj.sha256),
+            "content-type": "application/octet-stream",
+            "last-modified": email.utils.formatdate(obj.stored_at_ns / 1e9, usegmt=True)}
+
+
+def _via_transfer(request: Request) -> Optional[str]:
+    transfer_id = getattr(request.state, "transfer_id", None)
+    return f"read granted by open transfer {transfer_id}" if transfer_id else None
+
+
+def _missing(node: str, item: str) -> ApiError:
+    return ApiError(404, "no such item", f"node {node!r} has no stored item {item!r}")
+
+
+@router.get("/{item:path}", summary="Download an item (streamed)", response_class=StreamingResponse)
+def get_item(node: str, item: str, request: Request, caller: ItemReaderCaller):
+    store, metrics = request.app.state.store, request.app.state.metrics
+    try:
+        obj, fileobj = store.open_current(node, item)
+    except StoreError as exc:
+        raise ApiError(exc.status, exc.error, exc.detail) from None
+    if obj is None:
+        raise _missing(node, item)
+    _audit(request, caller, "get", node, item, obj, detail=_via_transfer(request))
+    return StreamingResponse(store.iter_file(fileobj, lambda n: metrics.add("bytes_served", n)),
+                             headers=_object_headers(obj), media_type="application/octet-stream")
+
+
+@router.head("/{item:path}", summary="Size and digest of an item")
+def head_item(node: str, item: str, request: Request, caller: ItemReaderCaller) -> Response:
+    obj = request.app.state.store.current(node, item)
+    if obj is None:
+        raise _missing(node, item)
+    _audit(request, caller, "head", node, item, obj, detail=_via_transfer(request))
+    return Response(headers=_object_headers(obj))
+
+
+@router.get("", summary="List a node's stored items")
+def list_items(node: str, request: Request, caller: NodeOrAdminCaller) -> dict:
+    objs = request.app.state.store.list_items(node)
+    _audit(request, caller, "list", node, size=sum(o.size for o in objs), detail=f"{len(objs)} items")
+    return {"items": [{"item": o.item, "size": o.size, "sha256": o.sha256, "stored_at": o.stored_at} for o in objs]}
+
+
+@router.delete("/{item:path}", status_code=204, summary="Remove an item (idempotent)")
+def delete_item(node: str, item: str, request: Request, caller: NodeOrAdminCaller) -> Response:
+    check_item(item)
+    obj = request.app.state.store.delete(node, item)
+    _audit(request, caller, "delete", node, item, obj, detail=None if obj else "nothing was stored")
+    return Response(status_code=204)
+
+
