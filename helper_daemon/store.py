@@ -22,7 +22,7 @@ from typing import BinaryIO, Iterator, Optional
 
 OBJECT_RE = re.compile(r"obj-(\d{20})-([0-9a-f]{64})")
 TMP_PREFIX = ".tmp-"
-READ_CHUNK = 1024 * 1024
+READ_CHUNK = 256 * 1024
 RESERVE_CHECK_EVERY = 16 * 1024 * 1024
 
 

@@ -58,6 +58,14 @@ def parse_sha256_digest(header):
     return None
 
 
+def _seekable(fileobj):
+    # Pipes have seek() too, but it fails: ask the file object.
+    try:
+        return fileobj.seekable()
+    except (AttributeError, ValueError):
+        return False
+
+
 class _HashingReader(object):
     """A file object read by requests in blocks, hashed on the way; has a length, so no chunked encoding."""
 
@@ -129,7 +137,7 @@ class HelperClient(object):
         headers = {'Content-Type': 'application/octet-stream'}
         if sha256_hex:
             headers['Content-Digest'] = 'sha-256=:{}:'.format(_b64_digest(sha256_hex))
-        seekable = hasattr(source, 'seek') and hasattr(source, 'read')
+        seekable = _seekable(source)
         if seekable:
             start = source.tell()
             size = source.seek(0, 2) - start
@@ -138,8 +146,10 @@ class HelperClient(object):
                 source.seek(start)
                 return _HashingReader(source, size)
         else:
+            chunks = iter(lambda: source.read(CHUNK), b'') if hasattr(source, 'read') else source
+
             def body():
-                return _HashingIterable(source)
+                return _HashingIterable(chunks)
 
         sent = {}
 
@@ -160,7 +170,7 @@ class HelperClient(object):
     def get_item(self, node, item, dest):
         """Stream ``node``'s ``item`` into the file object ``dest``; raise DaemonError unless it arrived whole."""
         url = self._url('nodes', node, 'data', item)
-        seekable = hasattr(dest, 'seek') and hasattr(dest, 'truncate')
+        seekable = _seekable(dest)
         start = dest.tell() if seekable else 0
         attempt = 0
         while True:

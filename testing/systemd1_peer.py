@@ -188,11 +188,12 @@ class Manager(dbus.service.Object):
 
 
 class Objects(dbus.service.FallbackObject):
-    """Unit and job objects below /org/freedesktop/systemd1, resolved from the path."""
+    """The unit or job objects below /org/freedesktop/systemd1/<kind>, resolved from the path."""
 
-    def __init__(self, bus, world):
-        super().__init__(bus, ROOT)
+    def __init__(self, bus, world, kind):
+        super().__init__(bus, ROOT + '/' + kind)
         self.world = world
+        self.kind = kind
 
     @dbus.service.method(PROPS, in_signature='ss', out_signature='v', rel_path_keyword='path')
     def Get(self, interface, prop, path):
@@ -200,7 +201,7 @@ class Objects(dbus.service.FallbackObject):
 
     @dbus.service.method(PROPS, in_signature='s', out_signature='a{sv}', rel_path_keyword='path')
     def GetAll(self, interface, path):
-        kind, _, key = path.strip('/').partition('/')
+        kind, key = self.kind, path.strip('/')
         if kind == 'job' and interface == JOB_IFACE:
             for job in self.world.jobs.values():
                 if str(job['id']) == key:
@@ -213,7 +214,7 @@ class Objects(dbus.service.FallbackObject):
                             'ActiveState': unit['active_state'], 'SubState': unit['sub_state'],
                             'UnitFileState': unit['unit_file_state']}
         raise SystemdError('org.freedesktop.DBus.Error.UnknownObject',
-                           "Unknown object '{}{}'.".format(ROOT, path))
+                           "Unknown object '{}/{}{}'.".format(ROOT, kind, path))
 
 
 def main(address, units_file, calls_file, state_file):
@@ -221,7 +222,8 @@ def main(address, units_file, calls_file, state_file):
     bus = dbus.bus.BusConnection(address)
     world = World(units_file, calls_file, state_file)
     Manager(bus, world)
-    Objects(bus, world)
+    Objects(bus, world, 'unit')
+    Objects(bus, world, 'job')
     # Own the name last: the fixture waits for it, so the objects are ready once it appears.
     name = dbus.service.BusName(BUS_NAME, bus)
     GLib.MainLoop().run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import errno
 import functools
 from typing import Optional
 
@@ -20,7 +21,7 @@ from helper_daemon.store import StoredObject, StoreError
 
 router = APIRouter(prefix="/v1/nodes/{node}/data", tags=["node data"])
 
-WRITE_BATCH = 1024 * 1024  # bytes gathered before one write in a worker thread
+WRITE_BATCH = 256 * 1024  # bytes gathered before one write in a worker thread
 
 
 def _content_length(request: Request) -> Optional[int]:
@@ -83,7 +84,7 @@ async def put_item(node: str, item: str, request: Request, caller: NodeOrAdminCa
         obj = await to_thread.run_sync(upload.commit, expected)
     except ClientDisconnect:
         await _audit_async(request, caller, "put-aborted", node, item, size=upload.size,
-               detail="the client went away before the whole body arrived; nothing was stored")
+                           detail="the client went away before the whole body arrived; nothing was stored")
         raise ApiError(400, "incomplete body", "the client disconnected mid-body; nothing was stored") from None
     except StoreError as exc:
         await _audit_async(request, caller, "put-refused", node, item, size=upload.size, detail=exc.detail)
@@ -91,8 +92,14 @@ async def put_item(node: str, item: str, request: Request, caller: NodeOrAdminCa
     except ApiError as exc:
         await _audit_async(request, caller, "put-refused", node, item, size=upload.size, detail=exc.detail)
         raise
+    except OSError as exc:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        detail = f"writing item {item!r} of node {node!r} failed: {exc.strerror}; nothing was stored"
+        await _audit_async(request, caller, "put-failed", node, item, size=upload.size, detail=detail)
+        raise ApiError(507 if full else 500, "insufficient storage" if full else "storage error", detail) from None
     finally:
-        await to_thread.run_sync(upload.abort)
+        # Not in a worker thread: this must run even when the request task is being cancelled.
+        upload.abort()
         metrics.add("uploads_in_flight", -1)
     metrics.add("uploads_total")
     await _audit_async(request, caller, "put", node, item, obj)

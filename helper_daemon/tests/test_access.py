@@ -126,6 +126,10 @@ def test_an_open_transfer_lets_its_target_read_the_listed_items_only(daemon):
     try:
         _set_transfer(daemon, 'open')
         assert target.get(url + 'etc').content == b'ctl-0'
+        db = sqlite3.connect(os.path.join(daemon.state_dir, 'helper.sqlite3'))
+        audited = db.execute("SELECT actor, action, node, item, detail FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        db.close()
+        assert audited == ('node:ctl-1', 'get', 'ctl-0', 'etc', 'read granted by open transfer t1')
         assert target.head(url + 'etc').status_code == 200
         assert target.get(url + 'other').status_code == 403
         for method in ('PUT', 'DELETE'):

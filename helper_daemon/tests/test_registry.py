@@ -161,3 +161,27 @@ def test_bad_config_is_refused_naming_the_file_and_key(tmp_path, config, message
     path.write_text(yaml.safe_dump(config))
     result = cli('serve', '--config', str(path), '--state-dir', str(tmp_path / 'state'))
     assert result.returncode == 2 and message in result.stderr
+
+
+@pytest.mark.parametrize('sample, roles, one_by_one', [
+    ('overcloud_static.yaml', {'Controller': 1, 'Compute': 1}, set()),
+    ('merged_static.yaml', {'CellController': 1, 'Compute': 2, 'Controller': 1}, set()),
+    ('pacemaker_ceph_static.yaml', {'Controller': 3, 'CephStorage': 3, 'Networker': 2, 'Compute': 2}, {'Controller'}),
+])
+def test_import_registers_every_node_with_role_and_one_by_one(tmp_path, sample, roles, one_by_one):
+    from helper_daemon import registry
+    from helper_daemon.db import Database
+
+    db = Database.in_state_dir(tmp_path)
+    regs = registry.import_nodes(db, load_inventory(inventory(sample)))
+    assert all(r.token for r in regs)
+    nodes = registry.list_nodes(db)
+    counted = {}
+    for node in nodes:
+        counted[node['role']] = counted.get(node['role'], 0) + 1
+    assert counted == roles
+    assert {n['role'] for n in nodes if n['one_by_one']} == one_by_one
+    assert {n['name'] for n in nodes if n['ceph_mon']} == (
+        {'overcloud-controller-0', 'overcloud-controller-1', 'overcloud-controller-2'} if one_by_one else set())
+    again = registry.import_nodes(db, load_inventory(inventory(sample)))
+    assert [r.name for r in again] == [r.name for r in regs] and not any(r.token or r.created for r in again)

@@ -40,6 +40,21 @@ def test_stream_of_unknown_length_is_uploaded_chunked(controller):
     assert out.getvalue() == PAYLOAD
 
 
+def test_pipes_stream_both_ways(controller, tmp_path):
+    """tar's stdout and stdin are pipes: streamed once, never seeked."""
+    (tmp_path / 'src').mkdir()
+    (tmp_path / 'src' / 'payload').write_bytes(PAYLOAD)
+    tar = subprocess.Popen(['tar', '-C', str(tmp_path / 'src'), '-cf', '-', '.'], stdout=subprocess.PIPE)
+    stored = controller.put_item('controller-0', 'tree', tar.stdout)
+    assert tar.wait() == 0
+    (tmp_path / 'dst').mkdir()
+    untar = subprocess.Popen(['tar', '-C', str(tmp_path / 'dst'), '-xf', '-'], stdin=subprocess.PIPE)
+    assert controller.get_item('controller-0', 'tree', untar.stdin) == stored
+    untar.stdin.close()
+    assert untar.wait() == 0
+    assert (tmp_path / 'dst' / 'payload').read_bytes() == PAYLOAD
+
+
 def test_wrong_digest_is_refused_and_previous_copy_survives(controller):
     controller.put_item('controller-0', 'item', io.BytesIO(b'first copy'))
     with pytest.raises(client_lib.DaemonError) as refused:

@@ -1,0 +1,64 @@
+import os
+
+import pytest
+
+from testing.trees import make_tree, snapshot
+from tripleo_upgrade_libraries import tripleo_archive
+
+ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
+
+
+def _write_archive(path, chunks):
+    with open(path, 'wb') as f:
+        for chunk in chunks:
+            assert len(chunk) <= tripleo_archive.CHUNK
+            f.write(chunk)
+
+
+@pytest.mark.parametrize('compression', ['none', 'zstd'])
+def test_round_trip_keeps_owners_modes_links_acls_and_xattrs(tmp_path, compression):
+    data = make_tree(str(tmp_path / 'var' / 'lib' / 'nova'))
+    archive = str(tmp_path / 'nova.tar')
+    _write_archive(archive, tripleo_archive.stream([data], compression))
+    with open(archive, 'rb') as f:
+        assert (f.read(4) == ZSTD_MAGIC) == (compression == 'zstd')
+    unpacked = tmp_path / 'unpacked'
+    unpacked.mkdir()
+    tripleo_archive.extract(archive, str(unpacked))
+    copy = str(unpacked) + data
+    assert snapshot(copy) == snapshot(data)
+    # The sparse file stays sparse: 8 MiB long, a few blocks on disk.
+    assert os.stat(os.path.join(copy, 'sparse.img')).st_blocks * 512 < 1024 * 1024
+
+
+def test_extract_only_the_given_paths(tmp_path):
+    first = make_tree(str(tmp_path / 'a'))
+    second = tmp_path / 'b'
+    second.mkdir()
+    (second / 'note').write_text('b')
+    archive = str(tmp_path / 'both.tar')
+    _write_archive(archive, tripleo_archive.stream([first, str(second)]))
+    unpacked = tmp_path / 'unpacked'
+    unpacked.mkdir()
+    tripleo_archive.extract(archive, str(unpacked), [str(second)])
+    assert (unpacked / str(second).lstrip('/') / 'note').read_text() == 'b'
+    assert not os.path.exists(str(unpacked) + first)
+
+
+def test_a_tar_failure_ends_the_stream_with_an_error_not_an_end(tmp_path):
+    present = tmp_path / 'present'
+    present.write_text('x')
+    chunks = tripleo_archive.stream([str(present), str(tmp_path / 'gone')])
+    with pytest.raises(tripleo_archive.ArchiveError) as error:
+        for _ in chunks:
+            pass
+    message = str(error.value)
+    assert message.startswith('tar could not archive {}, {}/gone: '.format(present, tmp_path))
+    assert 'gone: Cannot stat: No such file or directory' in message
+    assert message.endswith('(exit status 2)')
+
+
+def test_relative_path_is_refused(tmp_path):
+    with pytest.raises(tripleo_archive.ArchiveError) as error:
+        list(tripleo_archive.stream(['var/lib/nova']))
+    assert str(error.value) == "'var/lib/nova' is not an absolute path"

@@ -1,0 +1,176 @@
+"""
+Prepare against real components: the helper daemon as a process, a dbus-daemon with the systemd1
+peer, GNU tar. ``pcs`` is a fake executable (no cluster runs here) that records its arguments and
+does what the real one does to systemd: stops or starts pacemaker.service over the same bus.
+"""
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from testing.trees import make_tree
+from tripleo_upgrade_libraries import tripleo_prepare
+from tripleo_upgrade_libraries.tripleo_helper_client import HelperClient
+from tripleo_upgrade_libraries.tripleo_prepare import PrepareError
+from tripleo_upgrade_libraries.tripleo_systemd import Systemd
+
+NODE = 'controller-0'
+OTHER = 'controller-1'
+TRIPLEO_UNITS = ['tripleo_haproxy.service', 'tripleo_nova_api.service', 'tripleo_nova_api_healthcheck.timer']
+
+FAKE_PCS = """#!/bin/sh
+echo "$*" >> {log}
+case "$1 $2" in
+  "cluster stop") verb=StopUnit; {on_stop} ;;
+  "cluster start") verb=StartUnit ;;
+  *) echo "fake pcs: unexpected arguments: $*" >&2; exit 2 ;;
+esac
+dbus-send --bus={bus} --print-reply --dest=org.freedesktop.systemd1 /org/freedesktop/systemd1 \\
+  org.freedesktop.systemd1.Manager.$verb string:pacemaker.service string:replace >/dev/null
+"""
+
+
+@pytest.fixture
+def node(tmp_path, systemd_bus, helper_daemon):
+    systemd_bus.load([systemd_bus.unit(name) for name in TRIPLEO_UNITS] + [
+        systemd_bus.unit('tripleo_logrotate_crond.service', active_state='inactive'),
+        systemd_bus.unit('tripleo_ceph-mon.service'),
+        systemd_bus.unit('ceph-mon@controller-0.service'),
+        systemd_bus.unit('pacemaker.service'),
+    ])
+    token = helper_daemon.add_node(NODE, 'Controller', one_by_one=True)
+    helper_daemon.add_node(OTHER, 'Controller', one_by_one=True)
+    return Node(tmp_path, systemd_bus, helper_daemon, token)
+
+
+class Node(object):
+    def __init__(self, tmp_path, bus, daemon, token):
+        self.bus = bus
+        self.daemon = daemon
+        self.client = HelperClient(daemon.url, token, retries=1, backoff=0.1)
+        self.state_file = str(tmp_path / 'state' / 'prepare-state.json')
+        self.pcs_log = str(tmp_path / 'pcs.log')
+        self.pcs = str(tmp_path / 'pcs')
+        self.fake_pcs()
+        self.items = {'nova-state': [make_tree(str(tmp_path / 'var' / 'lib' / 'nova'))]}
+        self.os_release = tmp_path / 'os-release'
+        self.os_release.write_text('NAME="Red Hat Enterprise Linux"\nVERSION_ID="8.4"\n')
+
+    def fake_pcs(self, on_stop=':'):
+        with open(self.pcs, 'w') as f:
+            f.write(FAKE_PCS.format(log=self.pcs_log, bus=self.bus.address, on_stop=on_stop))
+        os.chmod(self.pcs, 0o755)
+
+    def prepare(self):
+        return tripleo_prepare.prepare(self.client, Systemd(self.bus.address), NODE, self.items,
+                                       state_file=self.state_file, pcs_command=[self.pcs], pcs_timeout=30,
+                                       os_release_file=str(self.os_release), run_id='run-1')
+
+    def pcs_calls(self):
+        if not os.path.exists(self.pcs_log):
+            return []
+        with open(self.pcs_log) as f:
+            return f.read().splitlines()
+
+    def other_may_take_the_lease(self):
+        other = HelperClient(self.daemon.url, self.daemon._tokens[OTHER], retries=0)
+        try:
+            other.acquire_lease(OTHER, dry_run=True)
+        except tripleo_prepare.LeaseRefused:
+            return False
+        return True
+
+    def status(self):
+        response = self.daemon.admin().get(self.daemon.url + '/v1/nodes/{}/status'.format(NODE))
+        response.raise_for_status()
+        return response.json()
+
+
+def _running(units):
+    return sorted(n for n, u in units.items() if u['active_state'] == 'active')
+
+
+def test_prepare_stops_disables_persists_and_reports(node):
+    state = node.prepare()
+
+    expected = sorted(TRIPLEO_UNITS)
+    assert node.pcs_calls() == ['cluster stop --request-timeout=30']
+    assert node.bus.calls('StopUnit') == [['pacemaker.service', 'replace']] + [[n, 'replace'] for n in expected]
+    assert node.bus.calls('DisableUnitFiles') == [[sorted(expected + ['tripleo_logrotate_crond.service']), False]]
+    units = node.bus.units()
+    assert _running(units) == ['ceph-mon@controller-0.service', 'tripleo_ceph-mon.service']
+    assert units['tripleo_ceph-mon.service']['unit_file_state'] == 'enabled'
+
+    with open(node.state_file) as f:
+        assert json.load(f) == state
+    assert state['phase'] == 'prepared'
+    assert state['stopped_units'] == expected
+    assert state['pacemaker_stopped'] is True
+    [item] = node.client.list_items(NODE)
+    assert (item['item'], item['sha256']) == ('nova-state', state['items'][0]['sha256'])
+    assert node.status()['phase'] == 'prepared'
+    assert not node.other_may_take_the_lease()
+
+
+def test_a_refused_lease_touches_nothing(node):
+    HelperClient(node.daemon.url, node.daemon._tokens[OTHER]).acquire_lease(OTHER)
+    with pytest.raises(PrepareError) as error:
+        node.prepare()
+    assert str(error.value).startswith('the helper daemon refused the upgrade lease for controller-0, '
+                                       'nothing was stopped: ')
+    assert OTHER in str(error.value)
+    assert [m for m, _ in node.bus.calls()] == []
+    assert node.pcs_calls() == []
+    assert not os.path.exists(node.state_file)
+
+
+def test_daemon_killed_before_persist_restarts_everything_and_releases_the_lease(node):
+    # The daemon dies while the node is being stopped; it comes back while the rollback runs.
+    node.fake_pcs(on_stop='kill -9 {}'.format(node.daemon.pid))
+
+    def restart_daemon_during_rollback():
+        deadline = time.monotonic() + 60
+        while not node.bus.calls('StartUnit') and time.monotonic() < deadline:
+            time.sleep(0.05)
+        node.daemon.start()
+
+    restarter = threading.Thread(target=restart_daemon_during_rollback)
+    restarter.start()
+    try:
+        with pytest.raises(PrepareError) as error:
+            node.prepare()
+    finally:
+        restarter.join()
+
+    message = str(error.value)
+    assert message.startswith('TripleO upgrade preparation of controller-0 failed while persisting node data to '
+                              "the helper daemon: item 'nova-state'")
+    assert 'Running again: {}.'.format(', '.join(sorted(TRIPLEO_UNITS))) in message
+    assert 'The Pacemaker cluster runs again on this node.' in message
+    assert 'The upgrade lease of controller-0 was released.' in message
+    units = node.bus.units()
+    assert _running(units) == sorted(TRIPLEO_UNITS + ['ceph-mon@controller-0.service', 'pacemaker.service',
+                                                      'tripleo_ceph-mon.service'])
+    assert all(u['unit_file_state'] == 'enabled' for u in units.values())
+    assert node.pcs_calls() == ['cluster stop --request-timeout=30', 'cluster start --request-timeout=30']
+    assert node.other_may_take_the_lease()
+    assert not os.path.exists(node.state_file)
+
+    # A re-run starts cleanly and records exactly what it stopped.
+    node.fake_pcs()
+    state = node.prepare()
+    assert state['stopped_units'] == sorted(TRIPLEO_UNITS)
+    assert state['phase'] == 'prepared'
+
+
+def test_a_rerun_after_success_keeps_the_record_and_stops_nothing_more(node):
+    first = node.prepare()
+    calls = len(node.bus.calls())
+    second = node.prepare()
+    assert second['stopped_units'] == first['stopped_units']
+    assert second['disabled_units'] == first['disabled_units']
+    assert second['pacemaker_stopped'] is True
+    assert [m for m, _ in node.bus.calls()[calls:] if m in ('StopUnit', 'StartUnit')] == []
+    assert node.pcs_calls() == ['cluster stop --request-timeout=30']

@@ -1,0 +1,267 @@
+"""
+The one-shot database transfer end to end: two real MariaDB servers, the real daemon on
+loopback, the real push tool (under Python 3.6 when this machine has one) and the real pull
+command; then every refusal that keeps it one-shot.
+"""
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PUSH = os.path.join(REPO_ROOT, 'tools', 'tripleo-transfer-push')
+PULL = os.path.join(REPO_ROOT, 'tools', 'tripleo-transfer-pull')
+SOURCE, TARGET, ROLE = 'controller-0', 'controller-1', 'Controller'
+
+DATASET = """
+CREATE DATABASE cloud;
+USE cloud;
+CREATE TABLE instances (id INT PRIMARY KEY, uuid CHAR(36), host VARCHAR(64), created DATETIME) ENGINE=InnoDB;
+INSERT INTO instances SELECT seq, UUID_SHORT(), CONCAT('compute-', seq % 17), '2026-01-01' + INTERVAL seq MINUTE
+  FROM seq_1_to_5000;
+UPDATE instances SET uuid = MD5(id);
+CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) CHARACTER SET utf8mb4,
+  extra JSON) ENGINE=InnoDB;
+INSERT INTO users (name, extra) SELECT CONCAT('usér-', seq, '-☁'), JSON_OBJECT('n', seq) FROM seq_1_to_3000;
+CREATE TABLE ports (id BIGINT PRIMARY KEY, mac BINARY(6), blob_data MEDIUMBLOB, KEY (mac)) ENGINE=InnoDB;
+INSERT INTO ports SELECT seq, UNHEX(LPAD(HEX(seq), 12, '0')), REPEAT(SHA2(seq, 256), 40) FROM seq_1_to_2000;
+CREATE TABLE audit_log (id INT PRIMARY KEY, line TEXT) ENGINE=Aria;
+INSERT INTO audit_log SELECT seq, REPEAT('x', seq % 300) FROM seq_1_to_1500;
+"""
+
+
+def _python36():
+    """A real Python 3.6 to run the push tool with, as on RHEL 8; else this interpreter."""
+    for candidate in ('/usr/bin/python3.6', os.path.expanduser('~/.pyenv/versions/3.6.15/bin/python3.6')):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return sys.executable
+
+
+def run_tool(tool, url, token_file, node, datadir, *extra, python=None):
+    command = [python or sys.executable, tool, '--daemon-url', url, '--token-file', token_file, '--node', node,
+               '--datadir', str(datadir), '--timeout', '20'] + list(extra)
+    return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=300)
+
+
+def push(cloud, url=None):
+    return run_tool(PUSH, url or cloud.daemon.url, cloud.source_token, SOURCE, cloud.source.datadir,
+                    python=_python36())
+
+
+def pull(cloud, url=None):
+    return run_tool(PULL, url or cloud.daemon.url, cloud.target_token, TARGET, cloud.target.datadir,
+                    '--flag-file', cloud.flag)
+
+
+def snapshot(directory):
+    """Everything an operator could notice about a datadir: its inode, every file's path, mode and content."""
+    files = {}
+    for parent, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(parent, name)
+            with open(path, 'rb') as stream:
+                files[os.path.relpath(path, directory)] = (os.stat(path).st_mode,
+                                                           hashlib.sha256(stream.read()).hexdigest())
+    return os.stat(directory).st_ino, files
+
+
+class Cloud(object):
+    """A role with an old-OS source and a new-OS target node, each with its own MariaDB datadir."""
+
+    def __init__(self, daemon, mariadb_servers, tmp_path):
+        self.daemon = daemon
+        self.source = mariadb_servers('source')
+        self.target = mariadb_servers('target')
+        self.flag = str(tmp_path / 'transfer-flags' / 'var-lib-mysql')
+        daemon.add_node(SOURCE, ROLE)
+        self.source_token = daemon.token_file(SOURCE)
+        daemon.add_node(TARGET, ROLE)
+        self.target_token = daemon.token_file(TARGET)
+        self.report(SOURCE, 'prepared', '8.4')
+        self.report(TARGET, 'upgraded', '9.2')
+
+    def report(self, node, phase, os_release):
+        token = open(self.daemon.token_file(node)).read().strip()
+        response = self.daemon.session(token).put(
+            '{}/v1/nodes/{}/status'.format(self.daemon.url, node),
+            json={'phase': phase, 'os_release': os_release, 'leapp_run_id': None, 'reports': [], 'error': None})
+        assert response.status_code == 200, response.text
+
+    def open_transfer(self, force=False, reason=''):
+        return self.daemon.admin().post(self.daemon.url + '/v1/transfers', json={
+            'role': ROLE, 'source': SOURCE, 'target': TARGET, 'items': ['mysql'], 'force': force, 'reason': reason})
+
+    def transfers(self):
+        response = self.daemon.admin().get('{}/v1/nodes/{}/transfers'.format(self.daemon.url, TARGET))
+        assert response.status_code == 200, response.text
+        return response.json()['transfers']
+
+
+@pytest.fixture
+def cloud(helper_daemon, mariadb_servers, tmp_path):
+    return Cloud(helper_daemon, mariadb_servers, tmp_path)
+
+
+def test_database_moves_once_from_the_old_node_to_the_new_one(cloud):
+    source = cloud.source.start()
+    source.sql(DATASET)
+    expected = source.fingerprint('cloud')
+    assert [expected[t][0] for t in ('instances', 'users', 'ports', 'audit_log')] == [5000, 3000, 2000, 1500]
+    opened = cloud.open_transfer()
+    assert opened.status_code == 201, opened.text
+    transfer_id = opened.json()['id']
+
+    refused = push(cloud)
+    assert refused.returncode == 1
+    assert 'a database server is running on {}'.format(source.datadir) in refused.stderr
+    assert 'pcs resource disable galera-bundle' in refused.stderr and 'systemctl stop tripleo_mysql' in refused.stderr
+
+    source.stop()
+    pushed = push(cloud)
+    assert pushed.returncode == 0, pushed.stderr
+    pulled = pull(cloud)
+    assert pulled.returncode == 0, pulled.stderr
+    assert 'transfer sealed' in pulled.stdout
+
+    target = cloud.target.start()
+    assert target.fingerprint('cloud') == expected
+    with open(cloud.flag) as stream:
+        flag = json.load(stream)
+    assert (flag['transfer_id'], flag['source'], flag['datadir']) == (transfer_id, SOURCE, cloud.target.datadir)
+    assert [t['state'] for t in cloud.transfers() if t['id'] == transfer_id] == ['sealed']
+    target.stop()
+
+    # A second pull is refused by the flag, and the datadir is left as it is.
+    before = snapshot(cloud.target.datadir)
+    again = pull(cloud)
+    assert again.returncode == 1
+    assert 'the flag file {} exists'.format(cloud.flag) in again.stderr
+    assert 'rm {}'.format(cloud.flag) in again.stderr
+    assert snapshot(cloud.target.datadir) == before
+
+    # A second transfer for the role is refused (sealed) ...
+    second = cloud.open_transfer()
+    assert second.status_code == 409, second.text
+    # ... and once the target has started its services, even a forced one.
+    cloud.report(TARGET, 'completed', '9.2')
+    forced = cloud.open_transfer(force=True, reason='operator re-runs the transfer')
+    assert forced.status_code == 409, forced.text
+
+
+def test_push_is_refused_without_an_open_transfer(cloud):
+    refused = push(cloud)
+    assert refused.returncode == 1
+    assert 'no open transfer' in refused.stderr and SOURCE in refused.stderr
+
+
+def test_pull_is_refused_while_a_server_runs_on_the_target_datadir(cloud):
+    assert cloud.open_transfer().status_code == 201
+    assert push(cloud).returncode == 0
+    cloud.target.start()
+    refused = pull(cloud)
+    assert refused.returncode == 1
+    assert 'a database server is running on {}'.format(cloud.target.datadir) in refused.stderr
+    assert not os.path.exists(cloud.flag)
+
+
+class CuttingProxy(object):
+    """A TCP relay to the daemon that, once ``limit`` bytes went one way on a connection, runs ``on_cut``
+    (for example: SIGKILL the daemon) and resets both sides. Every connection is cut, so retries are too."""
+
+    def __init__(self, upstream_port, direction, limit, on_cut=lambda: None):
+        self.upstream_port = upstream_port
+        self.direction = direction  # 'up': client -> daemon (push), 'down': daemon -> client (pull)
+        self.limit = limit
+        self.on_cut = on_cut
+        self.cuts = 0
+        self._listener = socket.socket()
+        self._listener.bind(('127.0.0.1', 0))
+        self._listener.listen(8)
+        self.url = 'http://127.0.0.1:{}'.format(self._listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(('127.0.0.1', self.upstream_port))
+            except OSError:
+                client.close()
+                continue
+            pair = {'up': (client, upstream), 'down': (upstream, client)}
+            for direction, (src, dst) in pair.items():
+                threading.Thread(target=self._pump, args=(direction, src, dst, client, upstream), daemon=True).start()
+
+    def _pump(self, direction, src, dst, client, upstream):
+        moved = 0
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    dst.shutdown(socket.SHUT_WR)
+                    return
+                if direction == self.direction and moved + len(data) >= self.limit:
+                    self.cuts += 1
+                    self.on_cut()
+                    for sock in (client, upstream):
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
+                        sock.close()
+                    return
+                dst.sendall(data)
+                moved += len(data)
+        except OSError:
+            for sock in (client, upstream):
+                sock.close()
+
+    def close(self):
+        self._listener.close()
+
+
+@pytest.mark.parametrize('stage', ['push', 'pull'])
+@pytest.mark.parametrize('failure', ['connection cut', 'daemon killed'])
+def test_interrupted_transfer_leaves_the_target_datadir_untouched(cloud, stage, failure):
+    cloud.target.start().sql('CREATE DATABASE fresh_install')
+    cloud.target.stop()
+    parent = os.path.dirname(cloud.target.datadir)
+    before, parent_before = snapshot(cloud.target.datadir), sorted(os.listdir(parent))
+    assert cloud.open_transfer().status_code == 201
+    if stage == 'pull':
+        assert push(cloud).returncode == 0
+
+    on_cut = cloud.daemon.kill if failure == 'daemon killed' else (lambda: None)
+    proxy = CuttingProxy(cloud.daemon.port, 'up' if stage == 'push' else 'down', 4 << 20, on_cut)
+    try:
+        interrupted = push(cloud, proxy.url) if stage == 'push' else pull(cloud, proxy.url)
+    finally:
+        proxy.close()
+    assert proxy.cuts >= 1
+    assert interrupted.returncode == 1, interrupted.stdout
+    assert 'error:' in interrupted.stderr and 'Traceback' not in interrupted.stderr
+    if failure == 'daemon killed':
+        cloud.daemon.start()
+
+    if stage == 'push':
+        # Nothing half-uploaded is served: the target has nothing to pull.
+        refused = pull(cloud)
+        assert refused.returncode == 1
+        assert 'holds no \'mysql\' of {} yet'.format(SOURCE) in refused.stderr
+    assert snapshot(cloud.target.datadir) == before
+    assert sorted(os.listdir(parent)) == parent_before
+    assert not os.path.exists(cloud.flag)
+
+    # Re-running after the failure completes the transfer.
+    if stage == 'push':
+        assert push(cloud).returncode == 0
+    rerun = pull(cloud)
+    assert rerun.returncode == 0, rerun.stderr
+    assert 'fresh_install' not in os.listdir(cloud.target.datadir)

@@ -1,0 +1,191 @@
+"""
+Node data kept across the upgrade: which paths, how they go to the helper daemon, how they come back.
+
+The persist set is the configured ``persist_items`` plus drop-in files in ``persist_dropin_dir``,
+in which TripleO services declare their own data. A drop-in is a ``*.json`` file::
+
+    {"items": {"nova-state": ["/var/lib/nova"], "libvirt-secrets": ["/etc/libvirt/secrets"]}}
+
+item names as the daemon accepts them (``[a-z0-9][a-z0-9_.-]{0,63}``), each with a non-empty
+list of absolute paths. Files are read in name order; an item named in several places gets the
+paths of all of them. A drop-in that cannot be read or has another shape is an error naming
+the file: the operator must know that something a service asked for would not be kept.
+
+Each item goes up as one tar archive (tripleo_archive), streamed from tar straight into the
+HTTP upload: constant memory and no spool space on the node, whose largest items (a database)
+may be bigger than its free space. The daemon's sha256 of what it stored is compared with the
+sha256 of what was sent (HelperClient.put_item), and a tar failure cuts the upload short, so
+the daemon never stores a truncated archive as complete. (Sending ``Content-Digest`` instead
+would need the digest before the body: reading or spooling everything twice.)
+
+Restore downloads an item to a temporary file, whose digest the client checks against the
+daemon's and which is compared with the digest recorded at persist time, all BEFORE anything
+is unpacked. Each path is then unpacked into a staging directory next to it (same file system)
+and renamed into place: a failure leaves either the old state or the complete new one.
+"""
+import errno
+import json
+import os
+import re
+import shutil
+import tempfile
+
+from . import tripleo_archive
+from .tripleo_helper_client import DaemonError
+
+ITEM_NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,63}$')
+RESTORE_MODES = ('missing-only', 'always')
+STAGING_PREFIX = '.tripleo-restore-'
+
+
+class PersistError(Exception):
+    """A persist or restore step failed; the message names the item, the path or the file."""
+
+
+def persist_set(persist_items, dropin_dir):
+    """item -> [absolute paths], from the configuration and the drop-in files (see module doc)."""
+    items = {}
+
+    def add(item, paths):
+        merged = items.setdefault(item, [])
+        merged.extend(p for p in paths if p not in merged)
+
+    for item, paths in sorted((persist_items or {}).items()):
+        add(item, paths)
+    for declared in _dropins(dropin_dir):
+        for item, paths in sorted(declared.items()):
+            add(item, paths)
+    return items
+
+
+def _dropins(dropin_dir):
+    try:
+        names = sorted(n for n in os.listdir(dropin_dir) if n.endswith('.json'))
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return []
+        raise PersistError('cannot read the persist drop-in directory {}: {}'.format(dropin_dir, exc.strerror)) from exc
+    found = []
+    for name in names:
+        path = os.path.join(dropin_dir, name)
+        try:
+            with open(path) as f:
+                document = json.load(f)
+        except (IOError, OSError) as exc:
+            raise PersistError('cannot read the persist drop-in {}: {}'.format(path, exc.strerror)) from exc
+        except ValueError as exc:
+            raise PersistError('the persist drop-in {} is not valid JSON: {}'.format(path, exc)) from exc
+        problem = _dropin_problem(document)
+        if problem:
+            raise PersistError('the persist drop-in {} is not valid: {}; expected {{"items": {{"ITEM": '
+                               '["/absolute/path", ...]}}}}'.format(path, problem))
+        found.append(document['items'])
+    return found
+
+
+def _dropin_problem(document):
+    if not isinstance(document, dict) or not isinstance(document.get('items'), dict):
+        return 'it has no "items" mapping'
+    unknown = sorted(set(document) - {'items'})
+    if unknown:
+        return 'unknown key(s) {}'.format(', '.join(unknown))
+    for item, paths in sorted(document['items'].items()):
+        if not ITEM_NAME_RE.match(item):
+            return 'item name {!r} is not valid (lower-case letters, digits, _ . -, at most 64)'.format(item)
+        if not isinstance(paths, list) or not paths or not all(
+                isinstance(p, str) and os.path.isabs(p) for p in paths):
+            return 'item {!r} needs a non-empty list of absolute paths, not {!r}'.format(item, paths)
+    return None
+
+
+def persist(client, node, items, compression='none'):
+    """
+    Upload every item of ``items`` (item -> paths) that has at least one existing path.
+
+    :return: one record per item, in name order: {"item", "paths" (archived), "missing" (paths
+             that did not exist), "size", "sha256", "compression"}; items without any existing
+             path have no size and sha256 and are not uploaded
+    :raises PersistError: naming the item, on the first failure
+    """
+    records = []
+    for item in sorted(items):
+        present = [p for p in items[item] if os.path.lexists(p)]
+        record = {'item': item, 'paths': present, 'missing': [p for p in items[item] if p not in present],
+                  'size': None, 'sha256': None, 'compression': compression}
+        if present:
+            try:
+                stored = client.put_item(node, item, tripleo_archive.stream(present, compression))
+            except (DaemonError, tripleo_archive.ArchiveError) as exc:
+                raise PersistError('item {!r} ({}) was not persisted: {}'.format(
+                    item, ', '.join(present), exc)) from exc
+            record.update(size=stored['size'], sha256=stored['sha256'])
+        records.append(record)
+    return records
+
+
+def restore(client, node, records, mode='missing-only', work_dir=None):
+    """
+    Put persisted items back in place.
+
+    :param records: as returned by persist()
+    :param mode: ``missing-only`` restores a path only where it does not exist (an in-place
+                 upgrade kept the rest); ``always`` replaces existing paths (a reprovisioned node)
+    :param work_dir: where the archive is downloaded to (default: the system temp directory)
+    :return: [(item, path, action)] with action ``restored``, ``replaced`` or ``present`` (left as is)
+    """
+    if mode not in RESTORE_MODES:
+        raise PersistError('unknown restore mode {!r}; use one of {}'.format(mode, ', '.join(RESTORE_MODES)))
+    done = []
+    for record in records:
+        item, paths = record['item'], record['paths']
+        wanted = [p for p in paths if mode == 'always' or not os.path.lexists(p)]
+        done.extend((item, p, 'present') for p in paths if p not in wanted)
+        if not wanted:
+            continue
+        with tempfile.NamedTemporaryFile(dir=work_dir, prefix='tripleo-restore-{}-'.format(item)) as archive:
+            try:
+                got = client.get_item(node, item, archive)
+            except DaemonError as exc:
+                raise PersistError('item {!r} could not be downloaded; nothing of it was restored: {}'.format(
+                    item, exc)) from exc
+            if record.get('sha256') and got['sha256'] != record['sha256']:
+                raise PersistError(
+                    'item {!r}: the daemon holds a copy with sha256 {}, but this node persisted sha256 {}; '
+                    'nothing of it was restored. Check `tripleo-upgrade-helper status` for who replaced it'.format(
+                        item, got['sha256'], record['sha256']))
+            archive.flush()
+            for path in wanted:
+                existed = os.path.lexists(path)
+                _put_in_place(archive.name, path)
+                done.append((item, path, 'replaced' if existed else 'restored'))
+    return done
+
+
+def _put_in_place(archive, path):
+    parent = os.path.dirname(os.path.normpath(path))
+    try:
+        os.makedirs(parent, exist_ok=True)
+        stage = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent)
+    except OSError as exc:
+        raise PersistError('cannot stage {} in {}: {}'.format(path, parent, exc.strerror)) from exc
+    try:
+        try:
+            tripleo_archive.extract(archive, stage, [path])
+        except tripleo_archive.ArchiveError as exc:
+            raise PersistError('{} was not restored: {}'.format(path, exc)) from exc
+        staged = os.path.join(stage, os.path.normpath(path).lstrip('/'))
+        previous = os.path.join(stage, STAGING_PREFIX + 'previous')
+        replacing = os.path.lexists(path)
+        try:
+            if replacing:
+                os.rename(path, previous)
+            try:
+                os.rename(staged, path)
+            except OSError:
+                if replacing:
+                    os.rename(previous, path)
+                raise
+        except OSError as exc:
+            raise PersistError('{} could not be moved into place (left as it was): {}'.format(path, exc)) from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -1,0 +1,225 @@
+"""
+The last step before the reboot into the upgrade (InterimPreparation): take the node down safely.
+
+1. acquire this node's lease from the helper daemon; a refusal stops here, nothing touched;
+2. stop this node's Pacemaker membership (``pcs cluster stop`` for the local node, so the
+   cluster moves its resources and VIPs away first), then stop and disable the ``tripleo_*``
+   units (never ceph-mon: the cloud needs its monitors), so they stay down on the new OS
+   until TripleO starts them;
+3. persist the node's data to the daemon (tripleo_persist);
+4. report ``prepared``.
+
+What step 2 is about to stop or disable is written to the state file BEFORE it is done
+(atomically), so whatever fails, the record covers everything that may be down. If any step
+after 1 fails, everything recorded is enabled and started again, the lease is released, and
+the error says what happened and what runs again. A re-run merges with the record of an earlier
+run, so the units an earlier successful run stopped stay recorded for the restore after the
+reboot; after a rollback the record is removed and a re-run starts from scratch.
+"""
+import json
+import os
+import subprocess
+import time
+from fnmatch import fnmatchcase
+
+from . import tripleo_persist
+from .tripleo_helper_client import DaemonError, LeaseRefused
+from .tripleo_systemd import SystemdError
+
+STATE_FILE = '/var/lib/tripleo-upgrade-node/prepare-state.json'
+OS_RELEASE = '/etc/os-release'
+UNIT_PATTERNS = ('tripleo_*',)
+# ceph-mon keeps running on nodes that are down for the upgrade: at least 2 monitors at all times.
+NEVER_STOPPED = ('*ceph-mon*', '*ceph_mon*')
+RUNNING_STATES = ('active', 'activating', 'reloading')
+PCS_TIMEOUT = 300
+LEASE_RELEASE_PATIENCE = 60.0
+
+
+class PrepareError(Exception):
+    """The preparation failed; the message says at which step, why, and what state the node is in."""
+
+
+def load_state(path):
+    """The record of an earlier prepare, or None."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (IOError, OSError) as exc:
+        if not os.path.exists(path):
+            return None
+        raise PrepareError('cannot read the prepare record {}: {}'.format(path, exc)) from exc
+    except ValueError as exc:
+        raise PrepareError('the prepare record {} is not valid JSON ({}); it lists what prepare stopped, '
+                           'check it by hand before removing it'.format(path, exc)) from exc
+
+
+def save_state(path, state):
+    """Write the record atomically: a crash leaves the old record or the new one, never a mix."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    tmp = '{}.tmp.{}'.format(path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        json.dump(state, f, indent=2, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def os_release(path=OS_RELEASE):
+    """VERSION_ID from os-release (e.g. '8.4'), or None."""
+    try:
+        with open(path) as f:
+            for line in f:
+                key, _, value = line.strip().partition('=')
+                if key == 'VERSION_ID':
+                    return value.strip('"\'')
+    except (IOError, OSError):
+        return None
+    return None
+
+
+def _merge(earlier, new):
+    return sorted(set(earlier or ()) | set(new))
+
+
+def _is_excluded(name):
+    return any(fnmatchcase(name, pattern) for pattern in NEVER_STOPPED)
+
+
+def prepare(client, systemd, node, persist_items, compression='none', state_file=STATE_FILE,
+            pcs_command=('pcs',), pcs_timeout=PCS_TIMEOUT, os_release_file=OS_RELEASE, run_id=None):
+    """
+    Run steps 1-4 (see module doc).
+
+    :param client: HelperClient of this node
+    :param systemd: tripleo_systemd.Systemd
+    :param persist_items: item -> [paths], the persist set (tripleo_persist.persist_set)
+    :return: the final record (also in ``state_file``)
+    :raises PrepareError: with the whole story; the node is running again unless it says otherwise
+    """
+    try:
+        client.acquire_lease(node)
+    except LeaseRefused as exc:
+        raise PrepareError('the helper daemon refused the upgrade lease for {}, nothing was stopped: {}'.format(
+            node, '; '.join(exc.reasons))) from exc
+    except DaemonError as exc:
+        raise PrepareError('could not get the upgrade lease for {}, nothing was stopped: {}'.format(
+            node, exc)) from exc
+
+    earlier = load_state(state_file) or {}
+    state = {'node': node, 'phase': 'stopping', 'stopped_units': earlier.get('stopped_units', []),
+             'disabled_units': earlier.get('disabled_units', []),
+             'pacemaker_stopped': bool(earlier.get('pacemaker_stopped')), 'items': earlier.get('items', [])}
+    step = 'stopping services'
+    try:
+        pacemaker_running = any(u.active_state in RUNNING_STATES for u in systemd.list_units(['pacemaker.service']))
+        units = [u for u in systemd.list_units(list(UNIT_PATTERNS)) if not _is_excluded(u.name)]
+        to_stop = [u.name for u in units if u.active_state in RUNNING_STATES]
+        to_disable = [u.name for u in units if u.unit_file_state == 'enabled']
+        state.update(stopped_units=_merge(state['stopped_units'], to_stop),
+                     disabled_units=_merge(state['disabled_units'], to_disable),
+                     pacemaker_stopped=state['pacemaker_stopped'] or pacemaker_running)
+        save_state(state_file, state)
+        if pacemaker_running:
+            step = 'stopping the Pacemaker cluster on this node'
+            _pcs(pcs_command, ['cluster', 'stop', '--request-timeout={}'.format(pcs_timeout)], pcs_timeout)
+        step = 'stopping the tripleo_* units'
+        systemd.stop(to_stop)
+        step = 'disabling the tripleo_* units'
+        systemd.disable(to_disable)
+
+        step = 'persisting node data to the helper daemon'
+        state['phase'] = 'persisting'
+        save_state(state_file, state)
+        state['items'] = tripleo_persist.persist(client, node, persist_items, compression)
+
+        step = 'reporting "prepared" to the helper daemon'
+        client.put_status(node, 'prepared', os_release=os_release(os_release_file), leapp_run_id=run_id)
+        state['phase'] = 'prepared'
+        save_state(state_file, state)
+    except (SystemdError, tripleo_persist.PersistError, DaemonError, PcsError, OSError) as exc:
+        raise PrepareError(_roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout,
+                                      'TripleO upgrade preparation of {} failed while {}: {}.'.format(
+                                          node, step, exc))) from exc
+    return state
+
+
+class PcsError(Exception):
+    pass
+
+
+def _pcs(pcs_command, args, timeout):
+    command = list(pcs_command) + args
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   universal_newlines=True)
+    except OSError as exc:
+        raise PcsError('cannot run {}: {}'.format(command[0], exc.strerror)) from exc
+    try:
+        output, _ = process.communicate(timeout=timeout + 60)
+    except subprocess.TimeoutExpired as exc:
+        process.kill()
+        process.communicate()
+        raise PcsError('`{}` did not finish within {}s'.format(' '.join(command), timeout + 60)) from exc
+    if process.returncode != 0:
+        raise PcsError('`{}` failed with exit code {}: {}'.format(' '.join(command), process.returncode,
+                                                                 output.strip()[-1000:] or 'no output'))
+
+
+def _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout, what_failed):
+    """Enable and start everything recorded, then release the lease; returns the whole story."""
+    problems, story = [], [what_failed]
+    try:
+        systemd.enable(state['disabled_units'])
+        if state['disabled_units']:
+            story.append('Enabled again: {}.'.format(', '.join(state['disabled_units'])))
+    except SystemdError as exc:
+        problems.append(str(exc))
+    try:
+        systemd.start(state['stopped_units'])
+        if state['stopped_units']:
+            story.append('Running again: {}.'.format(', '.join(state['stopped_units'])))
+    except SystemdError as exc:
+        problems.append(str(exc))
+    if state['pacemaker_stopped']:
+        try:
+            _pcs(pcs_command, ['cluster', 'start', '--request-timeout={}'.format(pcs_timeout)], pcs_timeout)
+            story.append('The Pacemaker cluster runs again on this node.')
+        except PcsError as exc:
+            problems.append(str(exc))
+    if problems:
+        state['phase'] = 'failed'
+        save_state(state_file, state)
+        story.append('NOT everything runs again: {}. The lease of {} is kept so no other node of its role goes '
+                     'down; start what is listed in {} by hand, then release the lease (DELETE '
+                     '/v1/nodes/{}/lease) or run the upgrade again.'.format('; '.join(problems), node, state_file,
+                                                                            node))
+        return ' '.join(story)
+    if os.path.exists(state_file):
+        os.unlink(state_file)
+    try:
+        _release_lease(client, node)
+        story.append('The upgrade lease of {} was released. Fix the cause and run the upgrade again.'.format(node))
+    except DaemonError as exc:
+        story.append('The node runs as before, but its upgrade lease could not be released: {}. Release it with '
+                     'DELETE /v1/nodes/{}/lease once the daemon answers.'.format(exc, node))
+    return ' '.join(story)
+
+
+def _release_lease(client, node):
+    # The failure being rolled back may be the daemon itself going away: give it time to come back.
+    deadline = time.monotonic() + LEASE_RELEASE_PATIENCE
+    while True:
+        try:
+            return client.release_lease(node)
+        except DaemonError as exc:
+            if exc.status is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(1)

@@ -1,0 +1,55 @@
+"""
+The first boot on the new OS (FirstBoot): put the node's data back and leave its services ready.
+
+1. restore every item prepare persisted (tripleo_persist.restore: digest checked before
+   anything is unpacked, staged next to its place and moved in whole);
+2. enable again the units prepare disabled, WITHOUT starting them: TripleO starts them in its
+   next upgrade step, on its own schedule;
+3. report ``upgraded`` to the helper daemon with the new OS release and the leapp run id.
+
+It works from prepare's record (tripleo_prepare.STATE_FILE), which the OS upgrade keeps. Every
+step is idempotent, so a re-run is harmless (``missing-only`` finds everything present).
+"""
+from . import tripleo_persist, tripleo_prepare
+from .tripleo_helper_client import DaemonError
+from .tripleo_systemd import SystemdError
+
+
+class RestoreError(Exception):
+    """Restoring failed; the message says which step, and what was already done."""
+
+
+def restore(client, systemd, node, restore_mode='missing-only', state_file=tripleo_prepare.STATE_FILE,
+            os_release_file=tripleo_prepare.OS_RELEASE, run_id=None, work_dir=None):
+    """
+    Run steps 1-3 (see module doc).
+
+    :return: {"restored": [(item, path, action)], "enabled_units": [...], "os_release": "9.2"}
+    :raises RestoreError: naming the step; the record stays for a re-run
+    """
+    state = tripleo_prepare.load_state(state_file)
+    if state is None or state.get('phase') not in ('prepared', 'upgraded'):
+        raise RestoreError(
+            'there is no record of a completed TripleO upgrade preparation of {} in {} ({}), so it is not known '
+            'what to restore and which units to enable; check `tripleo-upgrade-helper status` on the undercloud '
+            'and the leapp logs of the preparation'.format(
+                node, state_file, 'missing' if state is None else 'phase {}'.format(state.get('phase'))))
+    release = tripleo_prepare.os_release(os_release_file)
+    try:
+        restored = tripleo_persist.restore(client, node, [r for r in state['items'] if r['paths']], restore_mode,
+                                           work_dir=work_dir)
+    except tripleo_persist.PersistError as exc:
+        raise RestoreError('restoring the data of {} failed: {}. Services stay disabled; fix the cause and run '
+                           'the restore again'.format(node, exc)) from exc
+    try:
+        systemd.enable(state['disabled_units'])
+    except SystemdError as exc:
+        raise RestoreError('the data of {} is restored, but enabling its units failed: {}'.format(node, exc)) from exc
+    try:
+        client.put_status(node, 'upgraded', os_release=release, leapp_run_id=run_id)
+    except DaemonError as exc:
+        raise RestoreError('the data of {} is restored and its units are enabled, but the helper daemon was not '
+                           'told: {}'.format(node, exc)) from exc
+    state['phase'] = 'upgraded'
+    tripleo_prepare.save_state(state_file, state)
+    return {'restored': restored, 'enabled_units': state['disabled_units'], 'os_release': release}

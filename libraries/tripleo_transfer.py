@@ -1,0 +1,255 @@
+"""
+Pull side of the one-shot database transfer, on the new-OS target node of a role.
+
+``pull()`` finds this node's open transfer at the daemon, downloads the source node's datadir
+archive next to the datadir (same file system), verifies its sha256 before unpacking anything,
+unpacks it into a staging directory there, swaps it into place (the old datadir is moved aside
+until the swap succeeded), writes the flag file and seals the transfer at the daemon.
+
+The flag file is what makes the transfer impossible to repeat by accident on this node: once
+the new node's database has taken writes, unpacking the old node's copy again would throw them
+away. Used by ``tools/tripleo-transfer-pull`` and by the FirstBoot restore of a single-controller
+cloud.
+"""
+import errno
+import fcntl
+import glob
+import json
+import os
+import shutil
+import socket
+import tempfile
+import time
+
+from . import tripleo_archive, tripleo_helper_client
+
+DEFAULT_DATADIR = '/var/lib/mysql'
+DEFAULT_ITEM = 'mysql'
+FLAG_DIR = '/var/lib/tripleo/transfer-flags'
+SERVER_PROGRAMS = ('mysqld', 'mariadbd', 'mysqld_safe', 'mariadbd-safe')
+LOCKED_WHILE_RUNNING = ('ibdata1', 'aria_log_control')
+HOW_TO_STOP = ('stop it first (on a Pacemaker controller `pcs resource disable galera-bundle`, elsewhere '
+               '`systemctl stop tripleo_mysql`) and wait until it has exited')
+
+
+class TransferError(Exception):
+    """The transfer did not happen or did not finish; the message says what to do."""
+
+
+class TransferRefused(TransferError):
+    """Refused before touching anything (flag file, no open transfer, live server, no space)."""
+
+
+def flag_path(datadir, flag_dir=FLAG_DIR):
+    """The flag file of a datadir: /var/lib/mysql -> <flag_dir>/var-lib-mysql."""
+    return os.path.join(flag_dir, os.path.normpath(datadir).strip('/').replace('/', '-'))
+
+
+def _refuse_flag(flag, datadir):
+    return TransferRefused(
+        'the flag file {flag} exists: the database was already transferred into {datadir} (details inside the '
+        'file). Transferring again would replace this node\'s database, with every write made since, by the old '
+        'node\'s copy. Only if you are sure this node\'s database holds nothing to keep (its services never '
+        'started on it), remove the flag deliberately with `rm {flag}`, have the admin open a new transfer, and '
+        'run this again.'.format(flag=flag, datadir=datadir))
+
+
+def live_server_evidence(datadir):
+    """Why a database server looks alive on ``datadir`` (empty list: none found).
+
+    The same checks as tools/tripleo-transfer-push (which must stay self-contained): a server
+    process whose working directory is this directory (same device and inode, so containers
+    count) or whose --datadir names it, a pid file naming a live process, a socket accepting
+    connections, an InnoDB/Aria lock held on the datadir's files.
+    """
+    wanted = os.stat(datadir)
+    evidence = []
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/{}/cmdline'.format(pid), 'rb') as stream:
+                argv = stream.read().decode('utf-8', 'replace').split('\0')
+            if os.path.basename(argv[0]) not in SERVER_PROGRAMS:
+                continue
+            cwd = os.stat('/proc/{}/cwd'.format(pid))
+        except OSError:
+            continue
+        datadirs = [a.split('=', 1)[1] for a in argv if a.startswith('--datadir=')]
+        if (cwd.st_dev, cwd.st_ino) == (wanted.st_dev, wanted.st_ino) or any(
+                os.path.realpath(d) == os.path.realpath(datadir) for d in datadirs):
+            evidence.append('process {} ({}) runs on it'.format(pid, os.path.basename(argv[0])))
+    for pid_file in glob.glob(os.path.join(datadir, '*.pid')):
+        try:
+            with open(pid_file) as stream:
+                pid = int(stream.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if os.path.exists('/proc/{}'.format(pid)):
+            evidence.append('pid file {} names the live process {}'.format(pid_file, pid))
+    for socket_path in glob.glob(os.path.join(datadir, '*.sock')):
+        probe = socket.socket(socket.AF_UNIX)
+        try:
+            probe.connect(socket_path)
+            evidence.append('socket {} accepts connections'.format(socket_path))
+        except OSError:
+            pass
+        finally:
+            probe.close()
+    for name in LOCKED_WHILE_RUNNING:
+        try:
+            fd = os.open(os.path.join(datadir, name), os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                evidence.append('{} is locked by a running server'.format(os.path.join(datadir, name)))
+        finally:
+            os.close(fd)
+    return evidence
+
+
+def _open_transfer(client, node, item):
+    transfers = [t for t in client.node_transfers(node)
+                 if t.get('target') == node and t.get('state') == 'open' and item in t.get('items', [])]
+    if not transfers:
+        raise TransferRefused(
+            'the daemon has no open transfer of {!r} with {} as target; the admin opens one (GET '
+            '/v1/transfer/plan?role=ROLE, then POST /v1/transfers) and the source node pushes its datadir with '
+            'tripleo-transfer-push first'.format(item, node))
+    if len(transfers) > 1:
+        raise TransferRefused('the daemon has {} open transfers of {!r} into {} ({}); the admin must leave one'
+                              .format(len(transfers), item, node, ', '.join(str(t.get('id')) for t in transfers)))
+    return transfers[0]
+
+
+def _write_flag(flag, record):
+    """Write the flag atomically (a half-written flag must never look like no flag)."""
+    os.makedirs(os.path.dirname(flag), mode=0o755, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.flag-', dir=os.path.dirname(flag))
+    try:
+        with os.fdopen(fd, 'w') as stream:
+            json.dump(record, stream, indent=2, sort_keys=True)
+            stream.write('\n')
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.rename(tmp, flag)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    _fsync_dir(os.path.dirname(flag))
+
+
+def _read_flag(flag):
+    try:
+        with open(flag) as stream:
+            return json.load(stream)
+    except (OSError, ValueError):
+        return {}
+
+
+def _fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _complete(client, transfer_id, datadir, flag):
+    try:
+        return client.complete_transfer(transfer_id)
+    except tripleo_helper_client.DaemonError as exc:
+        raise TransferError(
+            'the database is in place in {} and the flag {} is written, but sealing transfer {} at the daemon '
+            'failed: {}. Run the pull again once the daemon answers: it only seals the transfer.'.format(
+                datadir, flag, transfer_id, exc)) from exc
+
+
+def _check_space(staging_parent, size):
+    """The archive and its unpacked copy sit side by side until the swap: need twice the archive size."""
+    stats = os.statvfs(staging_parent)
+    free = stats.f_bavail * stats.f_frsize
+    if free < 2 * size:
+        raise TransferRefused('{} has {} MiB free, the transfer needs {} MiB there (archive plus unpacked '
+                              'copy); free space on that file system and run this again'.format(
+                                  staging_parent, free >> 20, (2 * size) >> 20))
+
+
+def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=None, keep_old=False):
+    """
+    Run the transfer into ``datadir``; returns a dict (transfer id, source, size, sha256, flag, old datadir kept).
+
+    Raises TransferRefused before touching anything, TransferError (or DaemonError, ArchiveError)
+    when it fails later; in every failure before the swap the datadir is left exactly as it was.
+    Re-running after a failure is safe: when only the sealing failed, the re-run only seals.
+    """
+    datadir = os.path.abspath(datadir)
+    flag = flag_file or flag_path(datadir)
+    if os.path.exists(flag):
+        recorded = _read_flag(flag).get('transfer_id')
+        try:
+            transfer = _open_transfer(client, node, item) if recorded is not None else None
+        except (TransferRefused, tripleo_helper_client.DaemonError):
+            transfer = None
+        if transfer is None or transfer.get('id') != recorded:
+            raise _refuse_flag(flag, datadir)
+        # This very transfer was unpacked and flagged; only sealing it failed last time.
+        _complete(client, recorded, datadir, flag)
+        return dict(_read_flag(flag), resumed=True)
+
+    transfer = _open_transfer(client, node, item)
+    parent = os.path.dirname(datadir)
+    if os.path.isdir(datadir):
+        evidence = live_server_evidence(datadir)
+        if evidence:
+            raise TransferRefused('a database server is running on {} ({}); {}, then run this again'.format(
+                datadir, '; '.join(evidence), HOW_TO_STOP))
+    stored = client.head_item(transfer['source'], item)
+    if stored is None:
+        raise TransferRefused('the daemon holds no {!r} of {} yet; run tripleo-transfer-push on {} first'.format(
+            item, transfer['source'], transfer['source']))
+    _check_space(parent, stored['size'])
+
+    staging = tempfile.mkdtemp(prefix='.{}.transfer-'.format(os.path.basename(datadir)), dir=parent)
+    try:
+        archive = os.path.join(staging, 'archive.tar')
+        with open(archive, 'wb') as stream:
+            # get_item verifies size and sha256 against the daemon's Repr-Digest before returning.
+            received = client.get_item(transfer['source'], item, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        unpacked = os.path.join(staging, 'datadir')
+        os.mkdir(unpacked, 0o700)
+        tripleo_archive.extract(archive, unpacked)
+        os.unlink(archive)
+        old = _swap(unpacked, datadir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    record = {'transfer_id': transfer['id'], 'role': transfer.get('role'), 'source': transfer['source'],
+              'target': node, 'item': item, 'datadir': datadir, 'size': received['size'],
+              'sha256': received['sha256'], 'transferred_at': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
+    _write_flag(flag, record)
+    if old and not keep_old:
+        shutil.rmtree(old)
+        old = None
+    _complete(client, transfer['id'], datadir, flag)
+    return dict(record, flag=flag, old_datadir=old, resumed=False)
+
+
+def _swap(unpacked, datadir):
+    """Move ``unpacked`` to ``datadir``; the previous datadir goes aside first and comes back if that fails."""
+    old = None
+    if os.path.lexists(datadir):
+        old = '{}.before-transfer-{}'.format(datadir, time.strftime('%Y%m%dT%H%M%S'))
+        os.rename(datadir, old)
+    try:
+        os.rename(unpacked, datadir)
+    except OSError:
+        if old:
+            os.rename(old, datadir)
+        raise
+    _fsync_dir(os.path.dirname(datadir))
+    return old
