@@ -142,9 +142,10 @@ def split_by_os(nodes: Iterable[Node], target_os_major: int) -> tuple[list[str],
 
 
 def plan_transfer(
-    role: str, nodes: Mapping[str, Node], target_os_major: int, source: str | None = None
+    role: str, nodes: Mapping[str, Node], target_os_major: int, source: str | None = None, target: str | None = None
 ) -> TransferPlan:
-    """The database transfer of `role`: from an old-OS node (the first, or `source`) to its single new-OS node."""
+    """The database transfer of `role`: from an old-OS node (the first, or `source`) to its single new-OS node
+    (`target`, when given, must be that node: a check that the operator and the daemon mean the same one)."""
     role_nodes = [n for n in nodes.values() if n.role == role]
     old, new, unknown = split_by_os(role_nodes, target_os_major)
     reasons = []
@@ -170,6 +171,8 @@ def plan_transfer(
         reasons.append(f"no node of role {role} is on the old OS: there is no database to transfer from")
     if source is not None and old and source not in old:
         reasons.append(f"source {source} is not an old-OS node of role {role} (old-OS nodes: {', '.join(old)})")
+    if target is not None and len(new) == 1 and target != new[0]:
+        reasons.append(f"target {target} is not the new-OS node of role {role}: that is {new[0]}")
     chosen_source = source if source is not None else (old[0] if old else None)
     return TransferPlan(
         role=role,
@@ -184,7 +187,7 @@ def plan_transfer(
 
 @dataclasses.dataclass(frozen=True)
 class PastTransfer:
-    id: int
+    id: str
     source: str
     target: str
     state: str  # "open" or "sealed"

@@ -27,7 +27,7 @@ def cluster_status(node, command=CRM_MON, env=None, timeout=tripleo_probe.DEFAUL
     try:
         _, out = tripleo_probe.run(command, env=env, timeout=timeout)
     except tripleo_probe.ProbeFailed as exc:
-        return _unknown(str(exc))
+        return unknown(str(exc))
     return parse_status(out, node)
 
 
@@ -36,15 +36,15 @@ def parse_status(text, node):
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
-        return _unknown('crm_mon printed something that is not XML ({}): {!r}'.format(exc, text[:200]))
+        return unknown('crm_mon printed something that is not XML ({}): {!r}'.format(exc, text[:200]))
     if root.tag != 'pacemaker-result':
-        return _unknown('crm_mon printed <{}>, not <pacemaker-result>'.format(root.tag))
+        return unknown('crm_mon printed <{}>, not <pacemaker-result>'.format(root.tag))
     errors = [e.text.strip() for e in root.iter('error') if e.text and e.text.strip()]
     if errors:
-        return _unknown('crm_mon could not read the cluster state: {}'.format('; '.join(errors)))
+        return unknown('crm_mon could not read the cluster state: {}'.format('; '.join(errors)))
     nodes = root.find('nodes')
     if nodes is None:
-        return _unknown('crm_mon printed no <nodes> section')
+        return unknown('crm_mon printed no <nodes> section')
     members = [n for n in nodes.findall('node') if _is_corosync_node(n)]
     entry = next((n for n in members if n.get('name') == node), None)
     if entry is None:
@@ -96,5 +96,5 @@ def _result(membership, node_state, resources, bundles, reason):
             'bundles': bundles, 'reason': reason}
 
 
-def _unknown(reason):
+def unknown(reason):
     return _result(UNKNOWN, None, [], [], reason)

@@ -40,6 +40,10 @@ class PrepareError(Exception):
     """The preparation failed; the message says at which step, why, and what state the node is in."""
 
 
+class PcsError(Exception):
+    """pcs failed or did not finish; the message has its command line and output."""
+
+
 def load_state(path):
     """The record of an earlier prepare, or None."""
     try:
@@ -149,10 +153,6 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
                                       'TripleO upgrade preparation of {} failed while {}: {}.'.format(
                                           node, step, exc))) from exc
     return state
-
-
-class PcsError(Exception):
-    pass
 
 
 def _pcs(pcs_command, args, timeout):

@@ -28,13 +28,13 @@ def run(argv, env=None, timeout=DEFAULT_TIMEOUT, ok_codes=(0,)):
         process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    universal_newlines=True, env=full_env)
     except OSError as exc:
-        raise ProbeFailed('cannot run {}: {}'.format(argv[0], exc.strerror))
+        raise ProbeFailed('cannot run {}: {}'.format(argv[0], exc.strerror)) from exc
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        raise ProbeFailed('`{}` did not answer within {} seconds'.format(' '.join(argv), timeout))
+        raise ProbeFailed('`{}` did not answer within {} seconds'.format(' '.join(argv), timeout)) from None
     if process.returncode not in ok_codes:
         raise ProbeFailed('`{}` failed with exit code {}: {}'.format(
             ' '.join(argv), process.returncode, (err.strip() or out.strip())[:400] or 'no output'))

@@ -5,6 +5,7 @@ Stop and start queue jobs and wait until every job has finished, the way systemc
 a bus object (/org/freedesktop/systemd1/job/N) that disappears when the job is done. That needs
 no main loop in the caller (leapp actors have none), unlike listening for JobRemoved. The outcome
 is then read from the unit's ActiveState, so a start that failed is reported as such.
+(A job's result is only in the JobRemoved signal, which needs a main loop to receive.)
 """
 import time
 from collections import namedtuple
@@ -111,12 +112,13 @@ class Systemd(object):
                                 for name in sorted(jobs))
                 break
             time.sleep(_POLL_SECONDS)
-        wanted = ('inactive',) if verb == 'stop' else ('active', 'reloading')
+        # As systemctl judges it: a stopped unit may end up failed (killed), a started oneshot inactive.
+        not_done = ('active', 'activating', 'deactivating', 'reloading') if verb == 'stop' else ('failed',)
         for name in names:
             if any(f.startswith(name + ':') for f in failures):
                 continue
             state = self._active_state(name)
-            if state not in wanted:
+            if state in not_done:
                 failures.append('{}: {} after the {} job'.format(name, state, verb))
         if failures:
             raise SystemdError('systemd could not {} {} of {} unit(s): {}'.format(

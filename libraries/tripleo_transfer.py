@@ -83,8 +83,13 @@ def live_server_evidence(datadir):
                 pid = int(stream.read().split()[0])
         except (OSError, ValueError, IndexError):
             continue
-        if os.path.exists('/proc/{}'.format(pid)):
-            evidence.append('pid file {} names the live process {}'.format(pid_file, pid))
+        try:
+            with open('/proc/{}/comm'.format(pid)) as stream:
+                program = stream.read().strip()
+        except OSError:
+            continue  # stale pid file
+        if program in SERVER_PROGRAMS:
+            evidence.append('pid file {} names the live process {} ({})'.format(pid_file, pid, program))
     for socket_path in glob.glob(os.path.join(datadir, '*.sock')):
         probe = socket.socket(socket.AF_UNIX)
         try:
@@ -225,6 +230,8 @@ def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=Non
         tripleo_archive.extract(archive, unpacked)
         os.unlink(archive)
         old = _swap(unpacked, datadir)
+    except (tripleo_helper_client.DaemonError, tripleo_archive.ArchiveError, OSError) as exc:
+        raise TransferError('{}; {} was not changed, run this again'.format(exc, datadir)) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

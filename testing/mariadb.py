@@ -49,7 +49,8 @@ class MariaDBServer(object):
                  '--auth-root-authentication-method=normal', '--skip-test-db',
                  '--innodb-log-file-size=' + self.log_file_size], stdout=log, stderr=log)
         if status != 0:
-            raise MariaDBError('mariadb-install-db failed for {}; see {}/install.log'.format(self.datadir, self.base_dir))
+            raise MariaDBError('mariadb-install-db failed for {}; see {}/install.log'.format(
+                self.datadir, self.base_dir))
         return self
 
     def server_command(self, **extra):
@@ -89,7 +90,8 @@ class MariaDBServer(object):
                 self.process.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.kill()
-                raise MariaDBError('mariadbd on {} did not stop within {}s'.format(self.datadir, STOP_TIMEOUT))
+                raise MariaDBError('mariadbd on {} did not stop within {}s'.format(
+                    self.datadir, STOP_TIMEOUT)) from None
         self.process = None
 
     def kill(self):

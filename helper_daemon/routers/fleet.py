@@ -1,3 +1,73 @@
-from fastapi import APIRouter
+"""GET /v1/status: the whole fleet in one consistent snapshot (the `tripleo-upgrade-helper status` table)."""
 
-router = APIRouter()
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+
+from helper_daemon import policy
+from helper_daemon.auth import AdminCaller
+from helper_daemon.db import utcnow
+from helper_daemon.routers.leases import lease_rules, load_leases
+from helper_daemon.routers.transfers import load_transfers
+
+router = APIRouter(tags=["fleet"])
+
+
+def _os_state(os_release: str | None, target_os_major: int) -> str:
+    major = policy.os_major(os_release)
+    return "unknown" if major is None else "new" if major >= target_os_major else "old"
+
+
+@router.get("/v1/status", summary="The fleet: nodes, roles, ceph-mon hosts, leases, transfers")
+def fleet_status(request: Request, caller: AdminCaller) -> dict:
+    settings, store = request.app.state.settings, request.app.state.store
+    with request.app.state.db.snapshot() as conn:
+        rows = conn.execute("SELECT name, role, ceph_mon, one_by_one, phase, os_release, leapp_run_id, error, "
+                            "reports_json FROM nodes ORDER BY role, name").fetchall()
+        last_report = dict(conn.execute("SELECT node, MAX(at) FROM node_events GROUP BY node").fetchall())
+        leases = load_leases(conn)
+        transfers = load_transfers(conn)
+    stored = store.all_items()
+    rules = lease_rules(settings)
+
+    nodes, roles = [], {}
+    for row in rows:
+        reports = json.loads(row["reports_json"] or "[]")
+        items = [obj.describe() for obj in stored.get(row["name"], [])]
+        lease = leases.get(row["name"])
+        os_state = _os_state(row["os_release"], settings.target_os_major)
+        nodes.append({
+            "name": row["name"], "role": row["role"], "ceph_mon": bool(row["ceph_mon"]),
+            "phase": row["phase"], "os_release": row["os_release"], "os": os_state,
+            "leapp_run_id": row["leapp_run_id"], "error": row["error"], "last_report_at": last_report.get(row["name"]),
+            "inhibitors": [{k: r.get(k) for k in ("key", "title", "remediation")}
+                           for r in reports if r.get("inhibitor")],
+            "items": [{k: i[k] for k in ("item", "size", "sha256", "stored_at")} for i in items],
+            "stored_bytes": sum(i["size"] for i in items),
+            "lease": {"since": lease["since"], "granted_by": lease["granted_by"]} if lease else None,
+        })
+        summary = roles.setdefault(row["role"], {"role": row["role"], "nodes": 0, "old_os": 0, "new_os": 0,
+                                                 "unknown_os": 0, "leased": 0})
+        summary["nodes"] += 1
+        summary[f"{os_state}_os"] += 1
+        summary["leased"] += lease is not None
+    policy_nodes = [policy.Node(r["name"], r["role"], one_by_one=bool(r["one_by_one"])) for r in rows]
+    for summary in roles.values():
+        summary["one_by_one"] = policy.is_one_by_one(summary["role"], policy_nodes, rules)
+
+    mons = [n["name"] for n in nodes if n["ceph_mon"]]
+    running = sorted(name for name in mons if name not in leases)
+    return {
+        "generated_at": utcnow(),
+        "target_os_major": settings.target_os_major,
+        "nodes": nodes,
+        "roles": list(roles.values()),
+        "ceph_mon": {"running": running, "leased": sorted(name for name in mons if name in leases),
+                     "min": rules.min_ceph_mons, "ok": len(running) >= rules.min_ceph_mons or not mons},
+        "leases": [dict(r) for r in leases.values()],
+        "policy": {"min_ceph_mons": rules.min_ceph_mons, "batch_size": rules.batch_size,
+                   "one_by_one_roles": sorted(rules.one_by_one_roles) if rules.one_by_one_roles is not None else None},
+        "transfers": transfers,
+    }

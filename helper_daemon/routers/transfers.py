@@ -1,3 +1,138 @@
-from fastapi import APIRouter
+"""One-shot database transfers: the plan per role, opening a grant, sealing it (decisions in policy.py).
 
-router = APIRouter()
+While a transfer is open its target may read the source's listed items (auth.require_item_reader);
+once sealed, that role refuses another transfer unless the admin forces it with a written reason, and never
+after the target has started its services.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Annotated, List, Optional
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from helper_daemon import policy
+from helper_daemon.auth import AdminCaller, AnyCaller, NodeOrAdminCaller
+from helper_daemon.db import utcnow
+from helper_daemon.errors import ApiError
+from helper_daemon.logs import event
+from helper_daemon.names import check_item
+from helper_daemon.routers.leases import load_nodes
+
+router = APIRouter(tags=["transfers"])
+
+_COLUMNS = "id, role, source, target, items_json, state, forced_reason, created_at, sealed_at"
+
+
+def transfer_dict(row: sqlite3.Row) -> dict:
+    out = {key: row[key] for key in row.keys() if key != "items_json"}
+    out["items"] = json.loads(row["items_json"])
+    return out
+
+
+def load_transfers(conn: sqlite3.Connection, where: str = "", params: tuple = ()) -> list[dict]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM transfers {where} ORDER BY CAST(id AS INTEGER)", params).fetchall()
+    return [transfer_dict(r) for r in rows]
+
+
+def _started_nodes(conn: sqlite3.Connection) -> set[str]:
+    """Nodes that ever reported phase `completed`: their services ran on the new OS, their database is live."""
+    rows = conn.execute("SELECT node FROM node_events WHERE phase = 'completed' "
+                        "UNION SELECT name FROM nodes WHERE phase = 'completed'").fetchall()
+    return {r[0] for r in rows}
+
+
+def _past(transfers: list[dict]) -> list[policy.PastTransfer]:
+    return [policy.PastTransfer(t["id"], t["source"], t["target"], t["state"], t["sealed_at"]) for t in transfers]
+
+
+def _plan_and_decide(conn: sqlite3.Connection, target_os_major: int, role: str, source: Optional[str] = None,
+                     target: Optional[str] = None, force: bool = False, reason: str = ""):
+    plan = policy.plan_transfer(role, load_nodes(conn), target_os_major, source, target)
+    history = load_transfers(conn, "WHERE role = ?", (role,))
+    decision = policy.decide_transfer(plan, _past(history), _started_nodes(conn), force, reason)
+    return plan, history, decision
+
+
+@router.get("/v1/transfer/plan", summary="Per role: the transfer's source and target, or why there is none now")
+def transfer_plan(request: Request, caller: AdminCaller,
+                  role: Annotated[List[str], Query(description="repeat for several roles; none: every role")] = ()):
+    settings = request.app.state.settings
+    plans = []
+    with request.app.state.db.snapshot() as conn:
+        roles = role or [r[0] for r in conn.execute("SELECT DISTINCT role FROM nodes ORDER BY role")]
+        for name in dict.fromkeys(roles):
+            plan, history, decision = _plan_and_decide(conn, settings.target_os_major, name)
+            # "valid"/"reasons" answer "would POST /v1/transfers open it now?" (the OS shape and the one-shot rule).
+            plans.append(dict(plan.as_dict(), valid=decision.granted, reasons=list(decision.reasons),
+                              transfers=history))
+    return {"target_os_major": settings.target_os_major, "plans": plans}
+
+
+class TransferRequest(BaseModel):
+    role: str = Field(min_length=1, max_length=128)
+    source: Optional[str] = Field(None, description="default: the first old-OS node of the role", max_length=253)
+    target: Optional[str] = Field(None, description="default: the role's single new-OS node", max_length=253)
+    items: List[str] = Field(min_length=1, max_length=64, description="stored items of the source, e.g. mysql")
+    force: bool = Field(False, description="override the one-shot seal (never a target that started services)")
+    reason: str = Field("", max_length=2048, description="required with force: kept in the audit log")
+
+
+@router.post("/v1/transfers", status_code=201, summary="Open a one-shot transfer grant for a role")
+def open_transfer(body: TransferRequest, request: Request, caller: AdminCaller) -> dict:
+    items = list(dict.fromkeys(check_item(i) for i in body.items))
+    db, settings = request.app.state.db, request.app.state.settings
+    with db.transaction() as conn:
+        plan, history, decision = _plan_and_decide(conn, settings.target_os_major, body.role, body.source,
+                                                   body.target, body.force, body.reason)
+        if decision.granted:
+            overrides_seal = any(t["state"] == "sealed" for t in history)
+            next_id = conn.execute("SELECT COALESCE(MAX(CAST(id AS INTEGER)), 0) + 1 FROM transfers").fetchone()[0]
+            row = (str(next_id), body.role, plan.source, plan.target, json.dumps(items),
+                   body.reason.strip() if body.force else None, utcnow())
+            conn.execute("INSERT INTO transfers (id, role, source, target, items_json, state, forced_reason, "
+                         "created_at) VALUES (?,?,?,?,?,'open',?,?)", row)
+            detail = f"transfer {next_id} of role {body.role}: {plan.source} -> {plan.target}, items {items}"
+            if overrides_seal:
+                detail += f"; FORCED past the seal of transfer(s) " \
+                          f"{', '.join(t['id'] for t in history)}: {body.reason.strip()}"
+            db.audit(caller.name, "transfer-open-forced" if overrides_seal else "transfer-open",
+                     node=plan.target, detail=detail, conn=conn)
+            created = load_transfers(conn, "WHERE id = ?", (str(next_id),))[0]
+    if not decision.granted:
+        event("transfer refused", role=body.role, actor=caller.name, reasons=list(decision.reasons))
+        raise ApiError(409, "transfer refused", f"no transfer for role {body.role} now: {decision.reasons[0]}",
+                       reasons=list(decision.reasons), plan=plan.as_dict())
+    event("transfer opened", actor=caller.name, **created)
+    return created
+
+
+@router.post("/v1/transfers/{transfer_id}/complete", summary="Seal a transfer (its target or the admin)")
+def complete_transfer(transfer_id: str, request: Request, caller: AnyCaller) -> dict:
+    db = request.app.state.db
+    with db.transaction() as conn:
+        found = load_transfers(conn, "WHERE id = ?", (transfer_id,))
+        if not found:
+            raise ApiError(404, "unknown transfer", f"there is no transfer {transfer_id[:40]!r}; "
+                           "see GET /v1/nodes/<node>/transfers")
+        transfer = found[0]
+        if not caller.is_admin and caller.node != transfer["target"]:
+            raise ApiError(403, "forbidden", f"only the target {transfer['target']} or the admin may complete "
+                           f"transfer {transfer_id}, not {caller.name}")
+        if transfer["state"] == "open":
+            transfer.update(state="sealed", sealed_at=utcnow())
+            conn.execute("UPDATE transfers SET state = 'sealed', sealed_at = ? WHERE id = ?",
+                         (transfer["sealed_at"], transfer_id))
+            db.audit(caller.name, "transfer-seal", node=transfer["target"],
+                     detail=f"transfer {transfer_id} of role {transfer['role']} sealed", conn=conn)
+            event("transfer sealed", actor=caller.name, id=transfer_id, role=transfer["role"])
+    return transfer
+
+
+@router.get("/v1/nodes/{node}/transfers", summary="Transfers where the node is the source or the target")
+def node_transfers(node: str, request: Request, caller: NodeOrAdminCaller) -> dict:
+    with request.app.state.db.snapshot() as conn:
+        return {"transfers": load_transfers(conn, "WHERE source = ? OR target = ?", (node, node))}

@@ -147,7 +147,7 @@ def invariants_hold(holders, rules):
     by_role = {}
     for node in FLEET.values():
         by_role.setdefault(node.role, []).append(node)
-    for role, members in by_role.items():
+    for members in by_role.values():
         down = [n for n in members if n.name in holders]
         if members[0].one_by_one and len(down) > 1:
             return False

@@ -13,7 +13,9 @@ def controller(index, os_release, phase=None):
     return Node(f"controller-{index}", "Controller", ceph_mon=True, one_by_one=True, os_release=os_release, phase=phase)
 
 
-ONE_NEW = fleet(controller(0, "8.4"), controller(1, "9.2"), controller(2, "8.4"), Node("compute-0", "Compute", os_release="8.4"))
+ONE_NEW = fleet(
+    controller(0, "8.4"), controller(1, "9.2"), controller(2, "8.4"), Node("compute-0", "Compute", os_release="8.4")
+)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +51,12 @@ def test_source_override_must_be_an_old_node_of_the_role():
         assert plan.reasons == (
             f"source {wrong} is not an old-OS node of role Controller (old-OS nodes: controller-0, controller-2)",
         )
+
+
+def test_target_given_must_be_the_new_node():
+    plan = plan_transfer("Controller", ONE_NEW, 9, target="controller-2")
+    assert plan.reasons == ("target controller-2 is not the new-OS node of role Controller: that is controller-1",)
+    assert plan_transfer("Controller", ONE_NEW, 9, target="controller-1").valid
 
 
 def test_all_old_has_no_target_yet():
@@ -105,7 +113,7 @@ def test_target_major_is_a_setting():
 # --- opening a transfer: one open per role, one-shot, never onto a live database ------------------------------------
 
 PLAN = plan_transfer("Controller", ONE_NEW, 9)
-SEALED = PastTransfer(1, "controller-0", "controller-1", "sealed", "2026-11-24T11:00:00Z")
+SEALED = PastTransfer("1", "controller-0", "controller-1", "sealed", "2026-11-24T11:00:00Z")
 
 
 def test_first_transfer_of_a_valid_plan_is_granted():
@@ -119,7 +127,7 @@ def test_invalid_plan_refuses_with_the_plan_reasons_even_forced():
 
 
 def test_only_one_open_transfer_per_role():
-    open_one = PastTransfer(4, "controller-0", "controller-1", "open")
+    open_one = PastTransfer("4", "controller-0", "controller-1", "open")
     decision = decide_transfer(PLAN, [open_one], set(), force=True, reason="retry")
     assert decision.reasons == (
         "transfer 4 of role Controller (controller-0 -> controller-1) is still open; "

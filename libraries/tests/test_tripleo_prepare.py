@@ -6,7 +6,6 @@ does what the real one does to systemd: stops or starts pacemaker.service over t
 import json
 import os
 import threading
-import time
 
 import pytest
 
@@ -130,10 +129,11 @@ def test_daemon_killed_before_persist_restarts_everything_and_releases_the_lease
     # The daemon dies while the node is being stopped; it comes back while the rollback runs.
     node.fake_pcs(on_stop='kill -9 {}'.format(node.daemon.pid))
 
+    prepare_ended = threading.Event()
+
     def restart_daemon_during_rollback():
-        deadline = time.monotonic() + 60
-        while not node.bus.calls('StartUnit') and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while not node.bus.calls('StartUnit') and not prepare_ended.wait(0.05):
+            pass
         node.daemon.start()
 
     restarter = threading.Thread(target=restart_daemon_during_rollback)
@@ -142,6 +142,7 @@ def test_daemon_killed_before_persist_restarts_everything_and_releases_the_lease
         with pytest.raises(PrepareError) as error:
             node.prepare()
     finally:
+        prepare_ended.set()
         restarter.join()
 
     message = str(error.value)

@@ -155,6 +155,36 @@ def test_database_moves_once_from_the_old_node_to_the_new_one(cloud):
     assert forced.status_code == 409, forced.text
 
 
+# The plain-curl push of README "Database transfer", for a source node without the push tool (TLS aside).
+CURL_PUSH = r"""
+set -o pipefail
+( umask 077; printf 'Authorization: Bearer %s\n' "$(cat "$TOKEN_FILE")" > "$HEADER_FILE" )
+tar -C "$DATADIR" --create --file=- --xattrs --xattrs-include='*' --acls --selinux --numeric-owner --sparse . \
+  | tee >(sha256sum >&2) \
+  | curl -sS -T - -H @"$HEADER_FILE" -H 'Content-Type: application/x-tar' "$URL/v1/nodes/$NODE/data/mysql"
+rm -f "$HEADER_FILE"
+"""
+
+
+def test_the_documented_curl_push_is_pulled_like_the_tool(cloud, tmp_path):
+    source = cloud.source.start()
+    source.sql(DATASET)
+    expected = source.fingerprint('cloud')
+    source.stop()
+    assert cloud.open_transfer().status_code == 201
+    pushed = subprocess.run(['bash', '-c', CURL_PUSH], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, env=dict(
+                                os.environ, TOKEN_FILE=cloud.source_token, HEADER_FILE=str(tmp_path / 'auth'),
+                                DATADIR=source.datadir, URL=cloud.daemon.url, NODE=SOURCE))
+    assert pushed.returncode == 0, pushed.stderr
+    assert json.loads(pushed.stdout)['sha256'] == pushed.stderr.split()[0]
+    assert not os.path.exists(str(tmp_path / 'auth'))
+
+    pulled = pull(cloud)
+    assert pulled.returncode == 0, pulled.stderr
+    assert cloud.target.start().fingerprint('cloud') == expected
+
+
 def test_push_is_refused_without_an_open_transfer(cloud):
     refused = push(cloud)
     assert refused.returncode == 1
@@ -213,15 +243,22 @@ class CuttingProxy(object):
                 if direction == self.direction and moved + len(data) >= self.limit:
                     self.cuts += 1
                     self.on_cut()
-                    for sock in (client, upstream):
-                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
-                        sock.close()
+                    self._cut(client, upstream)
                     return
                 dst.sendall(data)
                 moved += len(data)
         except OSError:
-            for sock in (client, upstream):
-                sock.close()
+            self._cut(client, upstream)
+
+    @staticmethod
+    def _cut(*sockets):
+        for sock in sockets:
+            try:
+                # shutdown, not only close: the other pump thread still blocks in recv() on the same socket.
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
 
     def close(self):
         self._listener.close()

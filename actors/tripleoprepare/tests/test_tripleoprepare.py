@@ -1,0 +1,60 @@
+"""The prepare actor against the real daemon process and a private system bus (DBUS_SYSTEM_BUS_ADDRESS)."""
+import json
+import os
+
+import pytest
+
+from leapp.libraries.common import tripleo_prepare
+from leapp.models import TripleoUpgradeConfig
+
+NODE = 'compute-0'
+
+
+@pytest.fixture
+def node(tmp_path, monkeypatch, systemd_bus, helper_daemon):
+    systemd_bus.load([systemd_bus.unit('tripleo_nova_compute.service'),
+                      systemd_bus.unit('tripleo_nova_libvirt.service')])
+    monkeypatch.setenv('DBUS_SYSTEM_BUS_ADDRESS', systemd_bus.address)
+    monkeypatch.setattr(tripleo_prepare, 'STATE_FILE', str(tmp_path / 'node-state' / 'prepare-state.json'))
+    monkeypatch.setenv('LEAPP_EXECUTION_ID', 'run-42')
+    helper_daemon.add_node(NODE, 'Compute')
+    data = tmp_path / 'var' / 'lib' / 'nova'
+    data.mkdir(parents=True)
+    (data / 'instance.xml').write_text('<domain/>')
+    return TripleoUpgradeConfig(daemon_url=helper_daemon.url, token_file=helper_daemon.token_file(NODE),
+                                node_name=NODE, persist_items={'nova-state': [str(data)]},
+                                persist_dropin_dir=str(tmp_path / 'persist.d'))
+
+
+def _errors(context):
+    """The errors the actor reported (StopActorExecutionError), as {message, details}."""
+    return [json.loads(e['message']['data']) for e in context._messaging.errors()]
+
+
+def test_prepare_stops_disables_and_persists(current_actor_context, node, systemd_bus, helper_daemon):
+    current_actor_context.feed(node)
+    current_actor_context.run()
+    assert _errors(current_actor_context) == []
+    units = systemd_bus.units()
+    assert [(u['active_state'], u['unit_file_state']) for u in units.values()] == [('inactive', 'disabled')] * 2
+    with open(tripleo_prepare.STATE_FILE) as f:
+        assert json.load(f)['phase'] == 'prepared'
+    response = helper_daemon.admin().get(helper_daemon.url + '/v1/nodes/{}/status'.format(NODE))
+    assert (response.json()['phase'], response.json()['leapp_run_id']) == ('prepared', 'run-42')
+
+
+def test_unreachable_daemon_stops_the_upgrade_before_anything_is_touched(current_actor_context, node, systemd_bus,
+                                                                         helper_daemon):
+    helper_daemon.kill()
+    import requests
+    print('PID', helper_daemon.pid, helper_daemon.process.poll(), node.daemon_url)
+    print('HEALTH', requests.get(node.daemon_url + '/healthz').status_code)
+    current_actor_context.feed(node)
+    current_actor_context.run()
+    print("MSGS", current_actor_context.messages(), current_actor_context._messaging.errors(), systemd_bus.calls())
+    [error] = _errors(current_actor_context)
+    assert error['message'] == 'TripleO upgrade preparation of compute-0 failed'
+    details = json.loads(error['details'])['details']
+    assert 'could not get the upgrade lease for compute-0, nothing was stopped' in details
+    assert systemd_bus.calls('StopUnit', 'DisableUnitFiles') == []
+    assert not os.path.exists(tripleo_prepare.STATE_FILE)

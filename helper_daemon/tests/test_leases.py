@@ -1,0 +1,170 @@
+"""Upgrade leases over real HTTP: grant, refuse with reasons, dry run, release, and many nodes asking at once."""
+
+import random
+import threading
+
+import pytest
+
+from testing.daemon import DaemonProcess
+
+
+def lease_url(daemon, node, dry_run=False):
+    return '{}/v1/nodes/{}/lease{}'.format(daemon.url, node, '?dry_run=true' if dry_run else '')
+
+
+def held_leases(daemon):
+    return {lease['node'] for lease in daemon.admin().get(daemon.url + '/v1/status').json()['leases']}
+
+
+@pytest.fixture
+def controllers(helper_daemon):
+    tokens = {name: helper_daemon.add_node(name, 'Controller', ceph_mon=True)
+              for name in ('controller-0', 'controller-1', 'controller-2')}
+    return helper_daemon, tokens
+
+
+def test_node_gets_its_lease_once_and_again_idempotently(controllers):
+    daemon, tokens = controllers
+    node = daemon.session(tokens['controller-1'])
+    first = node.post(lease_url(daemon, 'controller-1'))
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body['node'] == 'controller-1' and body['granted'] is True and body['dry_run'] is False and body['since']
+    again = node.post(lease_url(daemon, 'controller-1'))
+    assert again.status_code == 200 and again.json()['since'] == body['since']
+    assert held_leases(daemon) == {'controller-1'}
+
+
+def test_refusal_is_409_with_every_reason(controllers):
+    daemon, tokens = controllers
+    since = daemon.session(tokens['controller-0']).post(lease_url(daemon, 'controller-0')).json()['since']
+    refused = daemon.session(tokens['controller-1']).post(lease_url(daemon, 'controller-1'))
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body['error'] == 'lease refused'
+    assert body['reasons'] == [
+        'controller-0 of one-by-one role Controller already holds a lease since {}; release it with '
+        'DELETE /v1/nodes/controller-0/lease once controller-0 is back in service'.format(since),
+        'ceph-mon hosts without a lease would drop to 1, below min_ceph_mons=2 (running: controller-1, controller-2; '
+        'leased: controller-0); wait until a leased ceph-mon host is back in service and releases its lease',
+    ]
+    assert body['detail'].startswith('controller-1 may not be taken down now: controller-0 of one-by-one role')
+    assert held_leases(daemon) == {'controller-0'}
+
+
+def test_dry_run_answers_without_taking_the_lease(controllers):
+    daemon, tokens = controllers
+    node = daemon.session(tokens['controller-2'])
+    dry = node.post(lease_url(daemon, 'controller-2', dry_run=True))
+    assert dry.status_code == 200 and dry.json()['dry_run'] is True and dry.json()['since'] is None
+    assert held_leases(daemon) == set()
+    daemon.admin().post(lease_url(daemon, 'controller-0'))
+    dry_refused = node.post(lease_url(daemon, 'controller-2', dry_run=True))
+    assert dry_refused.status_code == 409 and len(dry_refused.json()['reasons']) == 2
+    assert held_leases(daemon) == {'controller-0'}
+
+
+def test_release_is_idempotent_and_frees_the_role(controllers):
+    daemon, tokens = controllers
+    node0 = daemon.session(tokens['controller-0'])
+    assert node0.post(lease_url(daemon, 'controller-0')).status_code == 200
+    for _ in range(2):
+        assert node0.delete(lease_url(daemon, 'controller-0')).status_code == 204
+    assert held_leases(daemon) == set()
+    assert daemon.session(tokens['controller-1']).post(lease_url(daemon, 'controller-1')).status_code == 200
+
+
+def test_admin_may_release_a_node_lease_another_node_may_not(controllers):
+    daemon, tokens = controllers
+    daemon.session(tokens['controller-0']).post(lease_url(daemon, 'controller-0'))
+    other = daemon.session(tokens['controller-1'])
+    assert other.delete(lease_url(daemon, 'controller-0')).status_code == 403
+    assert other.post(lease_url(daemon, 'controller-0')).status_code == 403
+    assert held_leases(daemon) == {'controller-0'}
+    assert daemon.admin().delete(lease_url(daemon, 'controller-0')).status_code == 204
+    assert held_leases(daemon) == set()
+
+
+def test_unknown_node_is_404_and_bad_name_400(controllers):
+    daemon, _ = controllers
+    assert daemon.admin().post(lease_url(daemon, 'controller-9')).status_code == 404
+    assert daemon.admin().post(daemon.url + '/v1/nodes/-bad/lease').status_code == 400
+
+
+def test_lease_survives_a_daemon_kill(controllers):
+    daemon, tokens = controllers
+    since = daemon.session(tokens['controller-2']).post(lease_url(daemon, 'controller-2')).json()['since']
+    daemon.kill()
+    daemon.start()
+    status = daemon.admin().get(daemon.url + '/v1/status').json()
+    assert status['leases'] == [{'node': 'controller-2', 'since': since, 'granted_by': 'node:controller-2'}]
+    assert daemon.session(tokens['controller-0']).post(lease_url(daemon, 'controller-0')).status_code == 409
+
+
+# --- many nodes asking at once, repeated: the invariants hold after every round ------------------------------------
+
+FLEET = (
+    [('controller-{}'.format(i), 'Controller', True) for i in range(3)]
+    + [('cephmon-{}'.format(i), 'CephMon', True) for i in range(3)]
+    + [('compute-{}'.format(i), 'Compute', False) for i in range(4)]
+    + [('networker-{}'.format(i), 'Networker', False) for i in range(2)]
+)
+MIN_CEPH_MONS = 5
+BATCH_SIZE = 2
+
+
+def assert_invariants(holders):
+    by_role = {}
+    for name, role, _ in FLEET:
+        by_role.setdefault(role, []).append(name)
+    for role in ('Controller', 'CephMon'):
+        assert len(holders & set(by_role[role])) <= 1, ('one-by-one role', role, holders)
+    assert len(holders & set(by_role['Compute'])) <= BATCH_SIZE, holders
+    for role, members in by_role.items():
+        assert not set(members) <= holders, ('whole role down', role, holders)
+    running_mons = [name for name, _, mon in FLEET if mon and name not in holders]
+    assert len(running_mons) >= MIN_CEPH_MONS, holders
+
+
+def test_concurrent_requests_never_break_an_invariant(tmp_path):
+    rounds = 20
+    rng = random.Random(20261124)
+    with DaemonProcess(str(tmp_path / 'state'), config={'min_ceph_mons': MIN_CEPH_MONS,
+                                                         'batch_size': BATCH_SIZE}) as daemon:
+        sessions = {name: daemon.session(daemon.add_node(name, role, ceph_mon=mon)) for name, role, mon in FLEET}
+        held = set()
+        granted_total = refused_total = 0
+        for _ in range(rounds):
+            askers = sorted(sessions)
+            rng.shuffle(askers)
+            barrier = threading.Barrier(len(askers))
+            answers = {}
+
+            def ask(name):
+                barrier.wait()
+                answers[name] = sessions[name].post(lease_url(daemon, name))
+
+            threads = [threading.Thread(target=ask, args=(name,)) for name in askers]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+            granted = {name for name, answer in answers.items() if answer.status_code == 200}
+            for name, answer in answers.items():
+                assert answer.status_code in (200, 409), (name, answer.status_code, answer.text)
+                if answer.status_code == 409:
+                    assert answer.json()['error'] == 'lease refused' and answer.json()['reasons']
+            assert held <= granted, 'a holder asking again must get its lease again'
+            held = held_leases(daemon)
+            assert held == granted, 'every 200 is a lease held, every lease held answered 200'
+            assert_invariants(held)
+            granted_total += len(granted)
+            refused_total += len(answers) - len(granted)
+
+            for name in sorted(held):
+                if rng.random() < 0.5:
+                    assert sessions[name].delete(lease_url(daemon, name)).status_code == 204
+            held = held_leases(daemon)
+        # The rules bound, and leases were granted: the test exercised both sides.
+        assert granted_total > rounds and refused_total > rounds

@@ -1,0 +1,282 @@
+"""
+Pre-upgrade checks of one node: may it be upgraded now, and what must the operator know.
+
+Inhibitors: the helper daemon cannot be used (unreachable, TLS not trusted, token refused), the
+daemon would refuse this node's lease right now (with the daemon's reasons), a database transfer
+flag is present, the undercloud lacks space for this node's persist set. Informational: the
+non-rolling controller procedure (Corosync), L3 agent sidecars restarting, a single-controller
+database going through persist and restore. Configuration errors are the config scanner's.
+"""
+import os
+
+import requests
+
+from . import tripleo_persist
+from .tripleo_findings import Finding
+from .tripleo_helper_client import DaemonError, HelperClient, LeaseRefused, node_name
+
+TRANSFER_FLAG_DIR = '/var/lib/tripleo/transfer-flags'
+DATABASE_FLAG = 'var-lib-mysql'
+TAR_BLOCK = 512
+L3_AGENT_SERVICE = 'neutron_l3'
+L3_AGENT_UNIT_PREFIX = 'tripleo_neutron_l3_agent'
+GROUPS = ('UPGRADE_PROCESS',)
+
+
+def preupgrade_findings(config, facts, client=None, flag_dir=None):
+    """
+    :param config: the validated tripleo_upgrade configuration (dict of TripleoUpgradeConfig values)
+    :param facts: this node's facts (tripleo_facts.gather() / TripleoNodeFacts.dump()), or None
+    :param client: a HelperClient; None builds one from config
+    :param flag_dir: where transfer flag files are (None: TRANSFER_FLAG_DIR)
+    :return: list of Finding
+    """
+    node = facts['node_name'] if facts else node_name(config.get('node_name', ''))
+    findings = daemon_findings(config, node, client)
+    findings.append(_transfer_flag(os.path.join(flag_dir or TRANSFER_FLAG_DIR, DATABASE_FLAG)))
+    if facts:
+        findings.extend((_corosync_info(facts), _l3_agent_info(facts), _single_controller_info(facts)))
+    return [f for f in findings if f]
+
+
+def daemon_findings(config, node, client=None):
+    """Reachability, TLS, token; then the lease dry run and the space check."""
+    url = config.get('daemon_url')
+    if client is None:
+        try:
+            client = HelperClient.from_config(config)
+        except DaemonError as exc:
+            return [Finding(
+                key='tripleo_upgrade.daemon.token_file',
+                title='The node token for the TripleO upgrade helper daemon cannot be read',
+                summary='{}. Without it this node cannot persist its data or take its upgrade lease.'.format(exc),
+                remediation='Copy the token `tripleo-upgrade-helper nodes import` issued for {} to {} '
+                            '(mode 0600, owner root).'.format(node, config.get('token_file')),
+                groups=GROUPS)]
+    try:
+        listing = client._get_json(client._url('nodes', node, 'data'))
+    except DaemonError as exc:
+        return [_daemon_unusable(exc, node, url, config)]
+    return [f for f in (_lease_refused(client, node), space_finding(config, node, listing)) if f]
+
+
+def _daemon_unusable(exc, node, url, config):
+    if isinstance(exc.__cause__, requests.exceptions.SSLError):
+        return Finding(
+            key='tripleo_upgrade.daemon.tls',
+            title='The TLS certificate of the TripleO upgrade helper daemon is not trusted',
+            summary='{}. The node refuses to send its data to a daemon it cannot authenticate.'.format(exc),
+            remediation='Set tripleo_upgrade.ca_file to the CA certificate (PEM) that signed the daemon '
+                        'certificate (now: {}), and check that daemon_url names the host in that certificate.'.format(
+                            config.get('ca_file') or 'the system trust store'),
+            groups=GROUPS)
+    if exc.status is None:
+        return Finding(
+            key='tripleo_upgrade.daemon.unreachable',
+            title='The TripleO upgrade helper daemon is unreachable',
+            summary='{}. The upgrade needs it to take the lease and to persist this node\'s data.'.format(exc),
+            remediation='Start the daemon on the undercloud (`tripleo-upgrade-helper serve`) and check that {} '
+                        'is reachable from this node (firewall, address, port).'.format(url),
+            groups=GROUPS)
+    if exc.status == 401:
+        return Finding(
+            key='tripleo_upgrade.daemon.token',
+            title='The TripleO upgrade helper daemon refused this node\'s token',
+            summary='{}.'.format(exc),
+            remediation='Write the token the daemon issued for {} into {} (`tripleo-upgrade-helper nodes import` '
+                        'issues them; re-issue it if it was lost).'.format(node, config.get('token_file')),
+            groups=GROUPS)
+    if exc.status in (403, 404):
+        return Finding(
+            key='tripleo_upgrade.daemon.node',
+            title='The TripleO upgrade helper daemon does not know this node as {}'.format(node),
+            summary='{}.'.format(exc),
+            remediation='Register {0} with the daemon (`tripleo-upgrade-helper nodes import` or `nodes add {0} '
+                        '--role ROLE`), or set tripleo_upgrade.node_name to the name this node has there and use '
+                        'that node\'s token.'.format(node),
+            groups=GROUPS)
+    return Finding(
+        key='tripleo_upgrade.daemon.error',
+        title='The TripleO upgrade helper daemon answered with an error',
+        summary='{}.'.format(exc),
+        remediation='Read the daemon\'s log on the undercloud for this request and fix what it names.',
+        groups=GROUPS)
+
+
+def _lease_refused(client, node):
+    try:
+        client.acquire_lease(node, dry_run=True)
+    except LeaseRefused as exc:
+        return Finding(
+            key='tripleo_upgrade.lease.refused',
+            title='This node may not be taken down for its upgrade now',
+            summary='The helper daemon would refuse the upgrade lease of {}: {}'.format(
+                node, ' '.join('({}) {}'.format(i + 1, r) for i, r in enumerate(exc.reasons))),
+            remediation='Upgrade the nodes named above first, or wait until they are back in service and have '
+                        'released their lease (`tripleo-upgrade-helper status` shows the leases), then run '
+                        '`leapp preupgrade` again.',
+            groups=GROUPS)
+    except DaemonError as exc:
+        return Finding(
+            key='tripleo_upgrade.lease.error',
+            title='The upgrade lease of this node could not be checked',
+            summary='{}.'.format(exc),
+            remediation='Read the daemon\'s log on the undercloud for this request and fix what it names.',
+            groups=GROUPS)
+    return None
+
+
+def space_finding(config, node, listing):
+    """
+    Inhibitor when this node's persist set would not fit in the space the daemon reports.
+
+    The daemon reports ``free_bytes`` (space it can still store, above its reserve) with the node's
+    data listing; a daemon without that field gets a non-inhibiting finding saying the check did not run.
+    """
+    try:
+        items = tripleo_persist.persist_set(config.get('persist_items') or {}, config.get('persist_dropin_dir'))
+    except tripleo_persist.PersistError as exc:
+        return Finding(
+            key='tripleo_upgrade.persist.dropins',
+            title='The persist set of this node cannot be determined',
+            summary='{}.'.format(exc),
+            remediation='Fix or remove the drop-in file named above.',
+            groups=GROUPS)
+    paths = [p for item_paths in items.values() for p in item_paths]
+    needed, missing, unreadable = estimate_archive_bytes(paths)
+    measured = 'the persist set ({} item(s): {}) takes about {} as uncompressed tar{}{}'.format(
+        len(items), ', '.join(sorted(items)) or 'none', _human(needed),
+        '; absent paths: {}'.format(', '.join(missing)) if missing else '',
+        '; not readable, not counted: {}'.format(', '.join(unreadable)) if unreadable else '')
+    free = listing.get('free_bytes') if isinstance(listing, dict) else None
+    if not isinstance(free, int):
+        return Finding(
+            key='tripleo_upgrade.space.unchecked',
+            title='Space on the undercloud for this node\'s data was not checked',
+            summary='The helper daemon does not report free_bytes with the node\'s data listing, so it is not '
+                    'known whether {} fits; {}.'.format(node, measured),
+            severity='low', inhibitor=False,
+            remediation='Check on the undercloud that the daemon\'s state directory has at least {} free for this '
+                        'node (`df -h /var/lib/tripleo-upgrade`).'.format(_human(needed)),
+            groups=GROUPS)
+    if needed <= free:
+        return None
+    return Finding(
+        key='tripleo_upgrade.space.insufficient',
+        title='The undercloud lacks space for this node\'s persisted data',
+        summary='{}; the helper daemon can store only {} more.'.format(measured[0].upper() + measured[1:],
+                                                                      _human(free)),
+        remediation='Free at least {} on the undercloud under the daemon\'s state directory (or remove data of '
+                    'nodes already upgraded), or persist less (persist_items, compression: zstd).'.format(
+                        _human(needed - free)),
+        groups=GROUPS)
+
+
+def estimate_archive_bytes(paths):
+    """(bytes as tar: 512-byte header per entry plus data rounded to 512, absent paths, unreadable paths)."""
+    total, missing, unreadable = 0, [], []
+
+    def entry(size):
+        return TAR_BLOCK + (size + TAR_BLOCK - 1) // TAR_BLOCK * TAR_BLOCK
+
+    for path in paths:
+        if not os.path.lexists(path):
+            missing.append(path)
+            continue
+        try:
+            top = os.lstat(path)
+        except OSError:
+            unreadable.append(path)
+            continue
+        total += entry(top.st_size if os.path.isfile(path) and not os.path.islink(path) else 0)
+        errors = []
+        for root, dirs, files in os.walk(path, onerror=errors.append):
+            for name in dirs + files:
+                try:
+                    st = os.lstat(os.path.join(root, name))
+                except OSError:
+                    continue
+                total += entry(st.st_size if name in files and not os.path.islink(os.path.join(root, name)) else 0)
+        unreadable.extend(e.filename for e in errors)
+    return total, missing, unreadable
+
+
+def _transfer_flag(path):
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            content = f.read(400).strip()
+    except (IOError, OSError) as exc:
+        content = 'unreadable: {}'.format(exc.strerror)
+    return Finding(
+        key='tripleo_upgrade.transfer_flag',
+        title='A database transfer already happened on this node',
+        summary='The transfer flag {} is present ({}). The role\'s database was already moved with '
+                'system_upgrade_transfer_data; upgrading or transferring again could overwrite the database '
+                'this node holds.'.format(path, content or 'empty'),
+        remediation='Do not re-run the upgrade on this node unless you mean to. If you must, first make sure the '
+                    'database is safe on another node (`tripleo-upgrade-helper status` shows the sealed transfer), '
+                    'then remove {} and run `leapp preupgrade` again.'.format(path),
+        groups=GROUPS)
+
+
+def _corosync_info(facts):
+    corosync = facts['packages'].get('corosync')
+    if not corosync:
+        return None
+    return Finding(
+        key='tripleo_upgrade.info.corosync_non_rolling',
+        title='Controllers are upgraded one by one, not rolling (Corosync changes)',
+        summary='This node runs Corosync {} (Pacemaker {}). Corosync changes its major version and link protocol '
+                'with the new OS, so upgraded and not yet upgraded controllers cannot form one cluster.'.format(
+                    corosync, facts['packages'].get('pacemaker') or 'not installed'),
+        severity='info', inhibitor=False,
+        remediation='Upgrade one controller at a time: the first upgraded controller becomes a one-node cluster '
+                    'on the new OS, receives the database once with system_upgrade_transfer_data, and TripleO starts '
+                    'its services; each further controller stops its cluster services, is upgraded, and joins the '
+                    'new cluster, resyncing by replication. The helper daemon grants one lease at a time for this '
+                    'role.',
+        groups=GROUPS)
+
+
+def _l3_agent_info(facts):
+    units = [u['name'] for u in facts['units'].get('units', []) if u['name'].startswith(L3_AGENT_UNIT_PREFIX)]
+    if L3_AGENT_SERVICE not in facts['identity'].get('service_names', []) and not units:
+        return None
+    return Finding(
+        key='tripleo_upgrade.info.l3_agent_sidecars',
+        title='Neutron L3 agent sidecar containers will restart: floating IPs are briefly affected',
+        summary='This node runs Neutron L3 agents ({}). Their sidecar containers (keepalived, haproxy, '
+                'dnsmasq, radvd) stop with the node, so routers and floating IPs hosted here move or pause '
+                'while it is upgraded.'.format(', '.join(units) or 'service ' + L3_AGENT_SERVICE),
+        severity='info', inhibitor=False,
+        remediation='Plan a short interruption of floating IP traffic, or move HA routers away from this node '
+                    'before the upgrade (`openstack network agent remove router`).',
+        groups=GROUPS)
+
+
+def _single_controller_info(facts):
+    identity = facts['identity']
+    database_nodes = identity.get('database_nodes') or identity.get('cluster_nodes') or []
+    if database_nodes != [facts['node_name']]:
+        return None
+    return Finding(
+        key='tripleo_upgrade.info.single_controller',
+        title='Single controller: the database goes through persist and restore, not a transfer',
+        summary='{} is the only database node of this cloud, so there is no other old-OS node to transfer the '
+                'database from; the control plane is down while it is upgraded.'.format(facts['node_name']),
+        severity='info', inhibitor=False,
+        remediation='Include the database directory (/var/lib/mysql) in the persisted data (persist_items or a '
+                    'drop-in) and do not run system_upgrade_transfer_data for this role.',
+        groups=GROUPS)
+
+
+def _human(size):
+    if size < 1024:
+        return '{} bytes'.format(size)
+    for unit in ('KiB', 'MiB', 'GiB', 'TiB'):
+        size /= 1024.0
+        if size < 1024 or unit == 'TiB':
+            return '{:.1f} {}'.format(size, unit)
+
