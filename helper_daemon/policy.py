@@ -154,7 +154,8 @@ def plan_transfer(
         reasons.append(f"no node of role {role} is registered (roles: {', '.join(roles) or 'none'})")
     if unknown:
         reasons.append(
-            f"{', '.join(unknown)} of role {role} never reported an OS release, so it may already run the new OS; "
+            f"{', '.join(unknown)} of role {role} never reported an OS release, so "
+            f"{'it' if len(unknown) == 1 else 'they'} may already run the new OS; "
             "run `leapp preupgrade` there (it reports to the daemon) or remove the node from the registry"
         )
     if old and not new:

@@ -14,6 +14,9 @@ import tempfile
 COMPRESSIONS = ('none', 'zstd')
 CHUNK = 1024 * 1024
 METADATA_OPTIONS = ['--xattrs', '--xattrs-include=*', '--acls', '--selinux', '--numeric-owner']
+# Not --zstd: RHEL 8's tar (1.30) predates it and does not recognise zstd archives by itself.
+ZSTD = ['--use-compress-program=zstd']
+ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
 
 
 class ArchiveError(Exception):
@@ -37,7 +40,7 @@ def stream(paths, compression='none'):
     if compression not in COMPRESSIONS:
         raise ArchiveError('unknown compression {!r}; use one of {}'.format(compression, ', '.join(COMPRESSIONS)))
     command = (['tar', '--create', '--file=-', '--sparse', '--directory=/'] + METADATA_OPTIONS +
-               (['--zstd'] if compression == 'zstd' else []) + ['--'] + [_member(p) for p in paths])
+               (ZSTD if compression == 'zstd' else []) + ['--'] + [_member(p) for p in paths])
     with tempfile.TemporaryFile() as errors:
         tar = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
         try:
@@ -59,10 +62,12 @@ def stream(paths, compression='none'):
 def extract(archive, directory, paths=None):
     """
     Unpack the archive file ``archive`` into ``directory`` (absolute paths of the archive land
-    below it); only ``paths`` (absolute, as archived) when given. Compression is detected by tar.
+    below it); only ``paths`` (absolute, as archived) when given. zstd is recognised by its magic number.
     """
+    with open(archive, 'rb') as f:
+        compressed = f.read(len(ZSTD_MAGIC)) == ZSTD_MAGIC
     command = (['tar', '--extract', '--file=' + archive, '--directory=' + directory, '--same-owner',
-                '--preserve-permissions'] + METADATA_OPTIONS)
+                '--preserve-permissions'] + METADATA_OPTIONS + (ZSTD if compressed else []))
     if paths:
         command += ['--'] + [_member(p) for p in paths]
     with tempfile.TemporaryFile() as errors:

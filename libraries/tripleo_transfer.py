@@ -223,12 +223,12 @@ def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=Non
         with open(archive, 'wb') as stream:
             # get_item verifies size and sha256 against the daemon's Repr-Digest before returning.
             received = client.get_item(transfer['source'], item, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
         unpacked = os.path.join(staging, 'datadir')
         os.mkdir(unpacked, 0o700)
         tripleo_archive.extract(archive, unpacked)
+        # The archive never needs to reach the disk; the unpacked datadir must, before the flag says it is there.
         os.unlink(archive)
+        os.sync()
         old = _swap(unpacked, datadir)
     except (tripleo_helper_client.DaemonError, tripleo_archive.ArchiveError, OSError) as exc:
         raise TransferError('{}; {} was not changed, run this again'.format(exc, datadir)) from exc

@@ -112,24 +112,41 @@ class DaemonProcess(object):
             stream.write(self._tokens[name] + '\n')
         return path
 
-    def _wait_exit(self, timeout):
+    def _signal(self, signum):
+        # Signal the pid itself: in a forked test process (leapp runs actor tests in one) the daemon is not
+        # our child, Popen.poll() wrongly says it exited, and send_signal() would do nothing.
+        if not self.process:
+            return False
         try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            os.kill(self.process.pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def _wait_gone(self, timeout):
+        """Until the process is gone (a zombie counts as gone); SIGKILL it after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.process.poll()  # reaps it when it is our child
+            try:
+                with open('/proc/{}/stat'.format(self.process.pid)) as stream:
+                    if stream.read().rpartition(')')[2].split()[0] == 'Z':
+                        return
+            except FileNotFoundError:
+                return
+            if time.monotonic() > deadline:
+                self._signal(signal.SIGKILL)
+            time.sleep(0.02)
 
     def kill(self):
         """SIGKILL: no cleanup at all, as in a power cut of the process."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
+        if self._signal(signal.SIGKILL):
+            self._wait_gone(10)
 
     def stop(self):
         """SIGTERM: the daemon finishes in-flight requests and exits."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self._wait_exit(15)
+        if self._signal(signal.SIGTERM):
+            self._wait_gone(15)
 
     def __enter__(self):
         return self.start()

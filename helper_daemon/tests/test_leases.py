@@ -126,6 +126,23 @@ def assert_invariants(holders):
     assert len(running_mons) >= MIN_CEPH_MONS, holders
 
 
+def ask_at_once(daemon, sessions, askers):
+    """Every asker requests its lease in its own thread, all released at the same moment; name -> response."""
+    barrier = threading.Barrier(len(askers))
+    answers = {}
+
+    def ask(name):
+        barrier.wait()
+        answers[name] = sessions[name].post(lease_url(daemon, name))
+
+    threads = [threading.Thread(target=ask, args=(name,)) for name in askers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
 def test_concurrent_requests_never_break_an_invariant(tmp_path):
     rounds = 20
     rng = random.Random(20261124)
@@ -137,19 +154,7 @@ def test_concurrent_requests_never_break_an_invariant(tmp_path):
         for _ in range(rounds):
             askers = sorted(sessions)
             rng.shuffle(askers)
-            barrier = threading.Barrier(len(askers))
-            answers = {}
-
-            def ask(name):
-                barrier.wait()
-                answers[name] = sessions[name].post(lease_url(daemon, name))
-
-            threads = [threading.Thread(target=ask, args=(name,)) for name in askers]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-
+            answers = ask_at_once(daemon, sessions, askers)
             granted = {name for name, answer in answers.items() if answer.status_code == 200}
             for name, answer in answers.items():
                 assert answer.status_code in (200, 409), (name, answer.status_code, answer.text)
@@ -168,3 +173,17 @@ def test_concurrent_requests_never_break_an_invariant(tmp_path):
             held = held_leases(daemon)
         # The rules bound, and leases were granted: the test exercised both sides.
         assert granted_total > rounds and refused_total > rounds
+
+
+def test_one_by_one_roles_setting_replaces_the_registry_default(tmp_path):
+    with DaemonProcess(str(tmp_path / 'state'), config={'one_by_one_roles': ['Compute']}) as daemon:
+        sessions = {name: daemon.session(daemon.add_node(name, role, ceph_mon=mon)) for name, role, mon in (
+            ('controller-0', 'Controller', True), ('controller-1', 'Controller', True),
+            ('controller-2', 'Controller', True), ('controller-3', 'Controller', True),
+            ('compute-0', 'Compute', False), ('compute-1', 'Compute', False), ('compute-2', 'Compute', False))}
+        for name in ('controller-0', 'controller-1', 'compute-0'):
+            assert sessions[name].post(lease_url(daemon, name)).status_code == 200, name
+        refused = sessions['compute-1'].post(lease_url(daemon, 'compute-1'))
+        assert refused.status_code == 409 and 'one-by-one role Compute' in refused.json()['reasons'][0]
+        roles = {r['role']: r['one_by_one'] for r in daemon.admin().get(daemon.url + '/v1/status').json()['roles']}
+        assert roles == {'Controller': False, 'Compute': True}

@@ -90,8 +90,8 @@ def test_unknown_os_nodes_are_listed_because_they_may_already_be_new():
     plan = plan_transfer("Controller", nodes, 9)
     assert not plan.valid and plan.unknown == ("controller-2", "controller-3")
     assert plan.reasons == (
-        "controller-2, controller-3 of role Controller never reported an OS release, so it may already run the new "
-        "OS; run `leapp preupgrade` there (it reports to the daemon) or remove the node from the registry",
+        "controller-2, controller-3 of role Controller never reported an OS release, so they may already run the "
+        "new OS; run `leapp preupgrade` there (it reports to the daemon) or remove the node from the registry",
     )
 
 

@@ -5,9 +5,6 @@ import pytest
 from testing.trees import make_tree, snapshot
 from tripleo_upgrade_libraries import tripleo_archive
 
-ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
-
-
 def _write_archive(path, chunks):
     with open(path, 'wb') as f:
         for chunk in chunks:
@@ -21,7 +18,7 @@ def test_round_trip_keeps_owners_modes_links_acls_and_xattrs(tmp_path, compressi
     archive = str(tmp_path / 'nova.tar')
     _write_archive(archive, tripleo_archive.stream([data], compression))
     with open(archive, 'rb') as f:
-        assert (f.read(4) == ZSTD_MAGIC) == (compression == 'zstd')
+        assert (f.read(4) == tripleo_archive.ZSTD_MAGIC) == (compression == 'zstd')
     unpacked = tmp_path / 'unpacked'
     unpacked.mkdir()
     tripleo_archive.extract(archive, str(unpacked))

@@ -1,54 +1,22 @@
-"""Pattern expansion against a real rpm database (packages built with rpmbuild, recorded with rpm --justdb)."""
-import os
-import subprocess
-from collections import namedtuple
-
+"""Pattern expansion against a real rpm database (testing/rpmdb.py), read with tripleo_rpm as the node does."""
 import pytest
 
-from tripleo_upgrade_libraries import tripleo_packages
-
-Package = namedtuple('Package', ('name', 'epoch', 'version', 'release', 'arch'))
+from tripleo_upgrade_libraries import tripleo_packages, tripleo_rpm
 
 INSTALLED = [
     ('openstack-nova-common', '20.6.1', '2.20220622.el8ost'),
     ('openstack-nova-compute', '20.6.1', '2.20220622.el8ost'),
     ('python3-nova', '20.6.1', '2.20220622.el8ost'),
     ('puppet-tripleo', '11.7.0', '1.el8ost'),
-    ('podman', '4.0.2', '6.module+el8.6.0'),
+    ('podman', '4.0.2', '6.module+el8.6.0', '3'),
     ('pacemaker', '2.1.2', '4.el8'),
 ]
 
-SPEC = """Name: {name}
-Version: {version}
-Release: {release}
-Summary: test package
-License: ASL 2.0
-BuildArch: noarch
-%description
-test package
-%files
-"""
 
-
-@pytest.fixture(scope='module')
-def installed(tmp_path_factory):
-    """The packages recorded in a private rpm database, as the rpm command reads them back."""
-    top = tmp_path_factory.mktemp('rpm')
-    dbpath = str(top / 'db')
-    subprocess.check_call(['rpm', '--dbpath', dbpath, '--initdb'])
-    for name, version, release in INSTALLED:
-        spec = str(top / (name + '.spec'))
-        with open(spec, 'w') as f:
-            f.write(SPEC.format(name=name, version=version, release=release))
-        subprocess.check_call(['rpmbuild', '-bb', '--quiet', '--define', '_topdir {}'.format(top / 'build'), spec],
-                              stdout=subprocess.DEVNULL)
-        rpm_file = os.path.join(str(top / 'build'), 'RPMS', 'noarch', '{}-{}-{}.noarch.rpm'.format(
-            name, version, release))
-        subprocess.check_call(['rpm', '--dbpath', dbpath, '-i', '--nodeps', '--justdb', rpm_file],
-                              stderr=subprocess.DEVNULL)
-    out = subprocess.check_output(['rpm', '--dbpath', dbpath, '-qa', '--qf',
-                                   '%{NAME} %{EPOCHNUM} %{VERSION} %{RELEASE} %{ARCH}\\n'], universal_newlines=True)
-    packages = [Package(*line.split()) for line in out.splitlines()]
+@pytest.fixture
+def installed(rpmdb):
+    rpmdb.install(*INSTALLED)
+    packages = tripleo_rpm.installed_packages(dbpath=rpmdb.path)
     assert len(packages) == len(INSTALLED)
     return packages
 

@@ -134,7 +134,8 @@ def test_daemon_killed_before_persist_restarts_everything_and_releases_the_lease
     def restart_daemon_during_rollback():
         while not node.bus.calls('StartUnit') and not prepare_ended.wait(0.05):
             pass
-        node.daemon.start()
+        if node.daemon.process.poll() is not None:
+            node.daemon.start()
 
     restarter = threading.Thread(target=restart_daemon_during_rollback)
     restarter.start()

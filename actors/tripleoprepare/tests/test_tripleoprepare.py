@@ -6,6 +6,7 @@ import pytest
 
 from leapp.libraries.common import tripleo_prepare
 from leapp.models import TripleoUpgradeConfig
+from testing.daemon import free_port
 
 NODE = 'compute-0'
 
@@ -43,18 +44,15 @@ def test_prepare_stops_disables_and_persists(current_actor_context, node, system
     assert (response.json()['phase'], response.json()['leapp_run_id']) == ('prepared', 'run-42')
 
 
-def test_unreachable_daemon_stops_the_upgrade_before_anything_is_touched(current_actor_context, node, systemd_bus,
-                                                                         helper_daemon):
-    helper_daemon.kill()
-    import requests
-    print('PID', helper_daemon.pid, helper_daemon.process.poll(), node.daemon_url)
-    print('HEALTH', requests.get(node.daemon_url + '/healthz').status_code)
-    current_actor_context.feed(node)
+def test_unreachable_daemon_stops_the_upgrade_before_anything_is_touched(current_actor_context, node, systemd_bus):
+    current_actor_context.feed(TripleoUpgradeConfig(daemon_url='http://127.0.0.1:{}'.format(free_port()),
+                                                    token_file=node.token_file, node_name=NODE,
+                                                    persist_dropin_dir=node.persist_dropin_dir))
     current_actor_context.run()
-    print("MSGS", current_actor_context.messages(), current_actor_context._messaging.errors(), systemd_bus.calls())
     [error] = _errors(current_actor_context)
     assert error['message'] == 'TripleO upgrade preparation of compute-0 failed'
     details = json.loads(error['details'])['details']
-    assert 'could not get the upgrade lease for compute-0, nothing was stopped' in details
+    assert details.startswith('could not get the upgrade lease for compute-0, nothing was stopped: ')
+    assert 'the daemon is unreachable' in details
     assert systemd_bus.calls('StopUnit', 'DisableUnitFiles') == []
     assert not os.path.exists(tripleo_prepare.STATE_FILE)
