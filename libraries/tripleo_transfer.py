@@ -184,11 +184,12 @@ def _check_space(staging_parent, size):
 
 def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=None, keep_old=False):
     """
-    Run the transfer into ``datadir``; returns a dict (transfer id, source, size, sha256, flag, old datadir kept).
+    Run this node's open transfer into ``datadir``; returns the flag record plus ``flag``,
+    ``old_datadir`` (kept with ``keep_old``) and ``resumed``.
 
-    Raises TransferRefused before touching anything, TransferError (or DaemonError, ArchiveError)
-    when it fails later; in every failure before the swap the datadir is left exactly as it was.
-    Re-running after a failure is safe: when only the sealing failed, the re-run only seals.
+    Raises TransferRefused before touching anything, TransferError (or DaemonError) when it fails
+    later; in every failure before the swap the datadir is left exactly as it was. Re-running
+    after a failure is safe: when only the sealing failed, the re-run only seals.
     """
     datadir = os.path.abspath(datadir)
     flag = flag_file or flag_path(datadir)
@@ -202,19 +203,37 @@ def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=Non
             raise _refuse_flag(flag, datadir)
         # This very transfer was unpacked and flagged; only sealing it failed last time.
         _complete(client, recorded, datadir, flag)
-        return dict(_read_flag(flag), resumed=True)
+        return dict(_read_flag(flag), flag=flag, old_datadir=None, resumed=True)
 
     transfer = _open_transfer(client, node, item)
+    result = install_datadir(client, transfer['source'], item, datadir, flag, keep_old=keep_old, record={
+        'transfer_id': transfer['id'], 'role': transfer.get('role'), 'target': node})
+    _complete(client, transfer['id'], datadir, flag)
+    return dict(result, resumed=False)
+
+
+def install_datadir(client, source, item, datadir, flag, keep_old=False, record=None):
+    """
+    Replace ``datadir`` by ``source``'s stored ``item`` (a tar archive of a datadir's contents) and write ``flag``.
+
+    The building block of ``pull()``, also for a restore that is not a transfer (a single-controller cloud
+    restoring its own persisted datadir on first boot). Refuses when ``flag`` exists or a server runs on the
+    datadir; downloads next to the datadir, verifies size and sha256 before unpacking, unpacks into a staging
+    directory on the same file system, syncs, swaps, writes the flag (``record`` plus what was installed).
+    """
+    datadir = os.path.abspath(datadir)
+    if os.path.exists(flag):
+        raise _refuse_flag(flag, datadir)
     parent = os.path.dirname(datadir)
     if os.path.isdir(datadir):
         evidence = live_server_evidence(datadir)
         if evidence:
             raise TransferRefused('a database server is running on {} ({}); {}, then run this again'.format(
                 datadir, '; '.join(evidence), HOW_TO_STOP))
-    stored = client.head_item(transfer['source'], item)
+    stored = client.head_item(source, item)
     if stored is None:
         raise TransferRefused('the daemon holds no {!r} of {} yet; run tripleo-transfer-push on {} first'.format(
-            item, transfer['source'], transfer['source']))
+            item, source, source))
     _check_space(parent, stored['size'])
 
     staging = tempfile.mkdtemp(prefix='.{}.transfer-'.format(os.path.basename(datadir)), dir=parent)
@@ -222,7 +241,7 @@ def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=Non
         archive = os.path.join(staging, 'archive.tar')
         with open(archive, 'wb') as stream:
             # get_item verifies size and sha256 against the daemon's Repr-Digest before returning.
-            received = client.get_item(transfer['source'], item, stream)
+            received = client.get_item(source, item, stream)
         unpacked = os.path.join(staging, 'datadir')
         os.mkdir(unpacked, 0o700)
         tripleo_archive.extract(archive, unpacked)
@@ -235,15 +254,13 @@ def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=Non
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-    record = {'transfer_id': transfer['id'], 'role': transfer.get('role'), 'source': transfer['source'],
-              'target': node, 'item': item, 'datadir': datadir, 'size': received['size'],
-              'sha256': received['sha256'], 'transferred_at': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
+    record = dict(record or {}, source=source, item=item, datadir=datadir, size=received['size'],
+                  sha256=received['sha256'], transferred_at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
     _write_flag(flag, record)
     if old and not keep_old:
         shutil.rmtree(old)
         old = None
-    _complete(client, transfer['id'], datadir, flag)
-    return dict(record, flag=flag, old_datadir=old, resumed=False)
+    return dict(record, flag=flag, old_datadir=old)
 
 
 def _swap(unpacked, datadir):

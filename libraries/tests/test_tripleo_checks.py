@@ -47,6 +47,7 @@ def test_node_ready_for_upgrade_has_no_inhibitor(controllers, tmp_path):
     config = config_for(controllers, 'controller-1', tmp_path, persist_items={'nova-state': [str(data)]})
     findings = tripleo_checks.preupgrade_findings(config, facts_for('controller-1'), flag_dir=str(tmp_path / 'flags'))
     assert [f.key for f in findings if f.inhibitor] == []
+    assert controllers.admin().get(controllers.url + '/v1/status').json()['leases'] == []  # a dry run only
     # The daemon does not report free_bytes (yet): the operator is told the space check did not run.
     unchecked = by_key(findings)['tripleo_upgrade.space.unchecked']
     assert 'nova-state' in unchecked.summary and '4.0 KiB' in unchecked.summary  # 512 dir + 512 header + 3072 data
@@ -60,7 +61,8 @@ def test_lease_held_by_another_controller_is_an_inhibitor_with_the_daemon_reason
     assert refused.inhibitor
     assert 'controller-0 of one-by-one role Controller already holds a lease' in refused.summary
     # The dry run took nothing: controller-0 still holds the only lease.
-    assert controllers.admin().post(controllers.url + '/v1/nodes/controller-0/lease').json()['granted']
+    fleet = controllers.admin().get(controllers.url + '/v1/status').json()
+    assert [lease['node'] for lease in fleet['leases']] == ['controller-0']
 
 
 def test_refused_token_is_an_inhibitor(controllers, tmp_path):

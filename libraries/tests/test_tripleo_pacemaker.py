@@ -1,4 +1,4 @@
-"""Pacemaker's real crm_mon reading CIB files (CIB_file=); the CIBs were generated with crm_simulate."""
+"""Pacemaker's real crm_mon reading CIB files (CIB_file=); data/cib/generate.sh made them with crm_simulate."""
 import os
 import shutil
 
@@ -58,3 +58,7 @@ def test_output_that_is_not_xml_is_unknown_with_what_was_printed():
     result = tripleo_pacemaker.parse_status('<pacemaker-result><nodes>', 'controller-0')
     assert result['membership'] == 'unknown'
     assert "not XML" in result['reason'] and "'<pacemaker-result><nodes>'" in result['reason']
+
+
+def test_bundle_guest_node_is_not_a_cluster_member():
+    assert status('galera-bundle-0', 'online.xml')['membership'] == 'not_member'

@@ -114,6 +114,8 @@ def test_database_moves_once_from_the_old_node_to_the_new_one(cloud):
     source.sql(DATASET)
     expected = source.fingerprint('cloud')
     assert [expected[t][0] for t in ('instances', 'users', 'ports', 'audit_log')] == [5000, 3000, 2000, 1500]
+    plan = cloud.daemon.admin().get(cloud.daemon.url + '/v1/transfer/plan', params={'role': ROLE}).json()['plans']
+    assert [(p['source'], p['target'], p['valid']) for p in plan] == [(SOURCE, TARGET, True)]
     opened = cloud.open_transfer()
     assert opened.status_code == 201, opened.text
     transfer_id = opened.json()['id']
