@@ -185,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="the fleet at a glance")
     _add_http(status)
+    status.add_argument("--json", action="store_true", help="print the raw JSON of GET /v1/status")
     status.set_defaults(func=_status)
     return parser
 

@@ -54,7 +54,7 @@ def daemon_findings(config, node, client=None):
                             '(mode 0600, owner root).'.format(node, config.get('token_file')),
                 groups=GROUPS)]
     try:
-        listing = client._get_json(client._url('nodes', node, 'data'))
+        listing = client.node_data(node)
     except DaemonError as exc:
         return [_daemon_unusable(exc, node, url, config)]
     return [f for f in (_lease_refused(client, node), space_finding(config, node, listing)) if f]

@@ -222,8 +222,12 @@ class HelperClient(object):
         return {'size': int(response.headers['Content-Length']),
                 'sha256': parse_sha256_digest(response.headers.get('Repr-Digest'))}
 
+    def node_data(self, node):
+        """The listing of ``node``'s items: {"items": [...], "free_bytes": room left at the daemon}."""
+        return self._get_json(self._url('nodes', node, 'data'))
+
     def list_items(self, node):
-        return self._get_json(self._url('nodes', node, 'data'))['items']
+        return self.node_data(node)['items']
 
     def delete_item(self, node, item):
         self._request('DELETE', self._url('nodes', node, 'data', item))

@@ -148,7 +148,10 @@ def head_item(node: str, item: str, request: Request, caller: ItemReaderCaller) 
 def list_items(node: str, request: Request, caller: NodeOrAdminCaller) -> dict:
     objs = request.app.state.store.list_items(node)
     _audit(request, caller, "list", node, size=sum(o.size for o in objs), detail=f"{len(objs)} items")
-    return {"items": [{"item": o.item, "size": o.size, "sha256": o.sha256, "stored_at": o.stored_at} for o in objs]}
+    store = request.app.state.store
+    # free_bytes lets a node check, before it goes down, that its persist set will fit above the reserve.
+    return {"items": [{"item": o.item, "size": o.size, "sha256": o.sha256, "stored_at": o.stored_at} for o in objs],
+            "free_bytes": max(store.free_bytes() - store.disk_reserve_bytes, 0)}
 
 
 @router.delete("/{item:path}", status_code=204, summary="Remove an item (idempotent)")

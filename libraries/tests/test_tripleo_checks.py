@@ -48,9 +48,20 @@ def test_node_ready_for_upgrade_has_no_inhibitor(controllers, tmp_path):
     findings = tripleo_checks.preupgrade_findings(config, facts_for('controller-1'), flag_dir=str(tmp_path / 'flags'))
     assert [f.key for f in findings if f.inhibitor] == []
     assert controllers.admin().get(controllers.url + '/v1/status').json()['leases'] == []  # a dry run only
-    # The daemon does not report free_bytes (yet): the operator is told the space check did not run.
-    unchecked = by_key(findings)['tripleo_upgrade.space.unchecked']
-    assert 'nova-state' in unchecked.summary and '4.0 KiB' in unchecked.summary  # 512 dir + 512 header + 3072 data
+    assert findings == []
+
+
+def test_persist_set_larger_than_the_daemon_can_store_is_an_inhibitor(tmp_path):
+    """The daemon's own disk reserve makes the room: a reserve of 1 PiB leaves none."""
+    data = tmp_path / 'nova'
+    data.mkdir()
+    (data / 'state').write_bytes(b'x' * 3000)
+    with DaemonProcess(str(tmp_path / 'state'), config={'disk_reserve_bytes': 2 ** 50}) as daemon:
+        daemon.add_node('compute-0', 'Compute')
+        config = config_for(daemon, 'compute-0', tmp_path, persist_items={'nova-state': [str(data)]})
+        [finding] = tripleo_checks.daemon_findings(config, 'compute-0')
+    assert finding.key == 'tripleo_upgrade.space.insufficient' and finding.inhibitor
+    assert 'nova-state' in finding.summary and '4.0 KiB' in finding.summary  # 512 dir + 512 header + 3072 data
 
 
 def test_lease_held_by_another_controller_is_an_inhibitor_with_the_daemon_reason(controllers, tmp_path):
@@ -128,7 +139,7 @@ def test_untrusted_tls_is_an_inhibitor_and_the_right_ca_passes(tls_daemon, tmp_p
     assert finding.key == 'tripleo_upgrade.daemon.tls' and finding.inhibitor
     assert 'ca_file' in finding.remediation
     trusted = tripleo_checks.daemon_findings(dict(config, ca_file=tls_daemon.verify), 'compute-0')
-    assert [f.key for f in trusted] == ['tripleo_upgrade.space.unchecked']
+    assert trusted == []
 
 
 def test_transfer_flag_is_an_inhibitor_quoting_the_flag(tmp_path):

@@ -12,6 +12,7 @@ import sys
 import threading
 
 import pytest
+from tripleo_upgrade_libraries import tripleo_helper_client, tripleo_transfer
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PUSH = os.path.join(REPO_ROOT, 'tools', 'tripleo-transfer-push')
@@ -304,3 +305,25 @@ def test_interrupted_transfer_leaves_the_target_datadir_untouched(cloud, stage, 
     rerun = pull(cloud)
     assert rerun.returncode == 0, rerun.stderr
     assert 'fresh_install' not in os.listdir(cloud.target.datadir)
+
+
+def test_a_pull_whose_sealing_failed_only_seals_when_run_again(cloud):
+    class DaemonGoneAtSealing(tripleo_helper_client.HelperClient):
+        def complete_transfer(self, transfer_id):
+            raise tripleo_helper_client.DaemonError('POST .../complete: the daemon is unreachable')
+
+    assert cloud.open_transfer().status_code == 201
+    assert push(cloud).returncode == 0
+    token = open(cloud.target_token).read().strip()
+    with pytest.raises(tripleo_transfer.TransferError) as failed:
+        tripleo_transfer.pull(DaemonGoneAtSealing(cloud.daemon.url, token, retries=0), TARGET,
+                              datadir=cloud.target.datadir, flag_file=cloud.flag)
+    assert 'the database is in place' in str(failed.value) and 'Run the pull again' in str(failed.value)
+    assert [t['state'] for t in cloud.transfers()] == ['open']
+    installed = snapshot(cloud.target.datadir)
+
+    resumed = pull(cloud)
+    assert resumed.returncode == 0, resumed.stderr
+    assert 'it is now sealed' in resumed.stdout
+    assert [t['state'] for t in cloud.transfers()] == ['sealed']
+    assert snapshot(cloud.target.datadir) == installed
