@@ -163,3 +163,17 @@ def helper_daemon(tmp_path):
         yield daemon
     finally:
         daemon.kill()
+
+
+@pytest.fixture
+def tls_daemon(tmp_path):
+    """The daemon serving TLS with a self-signed certificate for 127.0.0.1 (`.verify` is its path)."""
+    cert, key = tmp_path / 'daemon.crt', tmp_path / 'daemon.key'
+    subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+                           '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+                           '-keyout', str(key), '-out', str(cert)], stderr=subprocess.DEVNULL)
+    daemon = DaemonProcess(str(tmp_path / 'tls-state'), config={'tls_cert': str(cert), 'tls_key': str(key)}).start()
+    try:
+        yield daemon
+    finally:
+        daemon.kill()

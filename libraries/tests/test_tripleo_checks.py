@@ -4,7 +4,6 @@ with real token files, a real TLS certificate and real files for the persist set
 """
 import json
 import os
-import subprocess
 
 import pytest
 
@@ -116,19 +115,6 @@ def test_token_file_readable_by_others_is_reported_by_the_config_check(tmp_path)
                                           config_dir=str(tmp_path))
     assert [f.key for f in findings] == ['tripleo_upgrade.config.token_file']
     assert 'chmod 0600' in findings[0].remediation
-
-
-@pytest.fixture
-def tls_daemon(tmp_path):
-    cert, key = tmp_path / 'daemon.crt', tmp_path / 'daemon.key'
-    subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
-                           '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-                           '-keyout', str(key), '-out', str(cert)], stderr=subprocess.DEVNULL)
-    daemon = DaemonProcess(str(tmp_path / 'state'), config={'tls_cert': str(cert), 'tls_key': str(key)}).start()
-    try:
-        yield daemon
-    finally:
-        daemon.kill()
 
 
 def test_untrusted_tls_is_an_inhibitor_and_the_right_ca_passes(tls_daemon, tmp_path, monkeypatch):

@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from testing.daemon import DaemonProcess
 from tripleo_upgrade_libraries import tripleo_helper_client as client_lib
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 17)
@@ -127,20 +126,6 @@ def test_digest_header_parsing():
         client_lib._b64_digest(PAYLOAD_SHA))) == PAYLOAD_SHA
     assert client_lib.parse_sha256_digest('sha-256=abc') is None
     assert client_lib.parse_sha256_digest(None) is None
-
-
-@pytest.fixture
-def tls_daemon(tmp_path):
-    """The daemon serving TLS with a self-signed certificate for 127.0.0.1."""
-    cert, key = tmp_path / 'daemon.crt', tmp_path / 'daemon.key'
-    subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
-                           '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-                           '-keyout', str(key), '-out', str(cert)], stderr=subprocess.DEVNULL)
-    daemon = DaemonProcess(str(tmp_path / 'state'), config={'tls_cert': str(cert), 'tls_key': str(key)}).start()
-    try:
-        yield daemon
-    finally:
-        daemon.kill()
 
 
 def test_tls_with_the_configured_ca_file(tls_daemon):
