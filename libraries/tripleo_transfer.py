@@ -8,8 +8,9 @@ until the swap succeeded), writes the flag file and seals the transfer at the da
 
 The flag file is what makes the transfer impossible to repeat by accident on this node: once
 the new node's database has taken writes, unpacking the old node's copy again would throw them
-away. Used by ``tools/tripleo-transfer-pull`` and by the FirstBoot restore of a single-controller
-cloud.
+away. ``pull()`` is what ``tools/tripleo-transfer-pull`` runs; its building block
+``install_datadir()`` (download, verify, unpack, swap, flag) also serves the FirstBoot restore of
+a single-controller cloud, whose datadir comes back from its own persisted item, not a transfer.
 """
 import errno
 import fcntl
