@@ -9,6 +9,10 @@ The first boot on the new OS (FirstBoot): put the node's data back and leave its
 
 It works from prepare's record (tripleo_prepare.STATE_FILE), which the OS upgrade keeps. Every
 step is idempotent, so a re-run is harmless (``missing-only`` finds everything present).
+
+Later, once TripleO's upgrade run has started the node's services, ``report_completed`` tells the
+daemon (phase ``completed``: from then on no database transfer may target this node's role) and
+ends the node's lease so that the next node of its role may go down.
 """
 from . import tripleo_persist, tripleo_prepare
 from .tripleo_helper_client import DaemonError
@@ -53,3 +57,21 @@ def restore(client, systemd, node, restore_mode='missing-only', state_file=tripl
     state['phase'] = 'upgraded'
     tripleo_prepare.save_state(state_file, state)
     return {'restored': restored, 'enabled_units': state['disabled_units'], 'os_release': release}
+
+
+def report_completed(client, node, os_release_file=tripleo_prepare.OS_RELEASE, release_lease=True):
+    """
+    Report ``completed`` (services started on the new OS) and release the node's lease.
+
+    :return: the OS release reported
+    :raises DaemonError: naming what was done before the failure (both calls are idempotent: re-run)
+    """
+    release = tripleo_prepare.os_release(os_release_file)
+    client.put_status(node, 'completed', os_release=release)
+    if release_lease:
+        try:
+            client.release_lease(node)
+        except DaemonError as exc:
+            raise DaemonError('{} reported completed, but its lease was not released: {}'.format(node, exc),
+                              url=exc.url, status=exc.status) from exc
+    return release
