@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from helper_daemon.settings import Settings, SettingsError, load_settings
+from helper_daemon.settings import Settings, SettingsError, check_tls_files, load_settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -26,6 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
     from helper_daemon.logs import event, setup_logging
 
     settings = _settings(args)
+    check_tls_files(settings)
     setup_logging(settings.log_level)
     app = create_app(settings)
     event("starting", listen=settings.listen, state_dir=str(settings.state_dir), tls=bool(settings.tls_cert))

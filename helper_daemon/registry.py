@@ -7,6 +7,7 @@ import sqlite3
 from typing import Optional
 
 from helper_daemon.db import Database, utcnow
+from helper_daemon.errors import ApiError
 from helper_daemon.inventory import InventoryNode, one_by_one_roles
 from helper_daemon.names import check_node
 from helper_daemon.tokens import new_token, token_sha256
@@ -44,7 +45,7 @@ def add_node(db: Database, name: str, role: str, ceph_mon: bool = False, one_by_
     one-by-one when the node hosts a ceph-mon or the role already is; making it one-by-one marks the whole role."""
     check_node(name)
     if not role:
-        raise ValueError("a node needs a role (the TripleO role name, for example Controller)")
+        raise ApiError(400, "bad role", f"node {name} needs a role (the TripleO role name, for example Controller)")
     with db.transaction() as conn:
         if one_by_one is None:
             role_is = conn.execute("SELECT 1 FROM nodes WHERE role = ? AND one_by_one AND name != ?",

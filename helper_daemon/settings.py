@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from pathlib import Path
 from typing import Optional
 
@@ -60,6 +61,7 @@ def _split_listen(listen: str) -> tuple[str, int]:
 
 
 _PATH_FIELDS = {"state_dir", "tls_cert", "tls_key", "admin_token_file"}
+_TEXT_FIELDS = {"listen", "log_level"}
 _NON_NEGATIVE_INT_FIELDS = {"max_item_bytes", "disk_reserve_bytes", "min_ceph_mons", "target_os_major"}
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -71,6 +73,9 @@ def load_settings(config_file: Path | None = None, **overrides) -> Settings:
     if config_file is not None:
         values.update(_read_config_file(config_file))
     values.update({k: v for k, v in overrides.items() if v is not None})
+    for key in (_PATH_FIELDS | _TEXT_FIELDS) & values.keys():
+        if values[key] is not None and not isinstance(values[key], (str, Path)):
+            raise SettingsError(f"{where}{key}: expected text, got {values[key]!r}")
     for key in _PATH_FIELDS & values.keys():
         if values[key] is not None:
             values[key] = Path(values[key])
@@ -92,6 +97,20 @@ def load_settings(config_file: Path | None = None, **overrides) -> Settings:
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise SettingsError("tls_cert and tls_key go together: give both or neither")
     return settings
+
+
+def check_tls_files(settings: Settings) -> None:
+    """Before serving: load the pair once, so a wrong file is one clear message rather than a server traceback."""
+    cert, key = settings.tls_cert, settings.tls_key
+    if cert is None:
+        return
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        raise SettingsError(f"tls_cert {cert} / tls_key {key}: not a matching PEM certificate and private "
+                            f"key: {exc.reason or exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"tls_cert {cert} / tls_key {key}: cannot read them: {exc.strerror or exc}") from None
 
 
 def _read_config_file(path: Path) -> dict:

@@ -22,6 +22,11 @@ def _when(timestamp: str | None) -> str:
     return timestamp[:19].replace("T", " ") if timestamp else "-"
 
 
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines() or [""]
+    return lines[0] + (f" (+{len(lines) - 1} more lines)" if len(lines) > 1 else "")
+
+
 def _row(node: dict) -> tuple[str, ...]:
     items = node["items"]
     return (
@@ -45,7 +50,8 @@ def render(status: dict) -> str:
     lines = _table([HEADER] + [_row(n) for n in nodes])
 
     problems = [f"  {n['name']}: inhibitor {i['title']} [{i['key']}]" for n in nodes for i in n["inhibitors"]]
-    problems += [f"  {n['name']}: error {n['error']}" for n in nodes if n["error"]]
+    # An error is often a multi-line log excerpt: its first line here, the rest in `status --json`.
+    problems += [f"  {n['name']}: error {_first_line(n['error'])}" for n in nodes if n["error"]]
     if problems:
         lines += ["", "Problems:"] + problems
 
@@ -56,9 +62,12 @@ def render(status: dict) -> str:
     lines += ["  " + line for line in _table(role_rows)] if role_rows else ["  (no node registered)"]
 
     mon = status["ceph_mon"]
-    verdict = "OK" if mon["ok"] else "BELOW MINIMUM"
-    lines += ["", f"ceph-mon hosts running: {len(mon['running'])} (min {mon['min']}, {verdict}): "
-                  f"{', '.join(mon['running']) or 'none'}; leased: {', '.join(mon['leased']) or 'none'}"]
+    if mon["running"] or mon["leased"]:
+        verdict = "OK" if mon["ok"] else "BELOW MINIMUM"
+        lines += ["", f"ceph-mon hosts running: {len(mon['running'])} (min {mon['min']}, {verdict}): "
+                      f"{', '.join(mon['running']) or 'none'}; leased: {', '.join(mon['leased']) or 'none'}"]
+    else:
+        lines += ["", "ceph-mon hosts: none registered"]
 
     if status["transfers"]:
         lines += ["", "Transfers:"]

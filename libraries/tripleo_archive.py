@@ -77,6 +77,30 @@ def extract(archive, directory, paths=None):
                                                                             _tail(errors, status)))
 
 
+def swap_into_place(staged, path, aside):
+    """
+    Rename the unpacked tree ``staged`` to ``path`` (same file system). An existing ``path`` is
+    renamed to ``aside`` first and renamed back if the move fails, so ``path`` is always either
+    the old tree or the complete new one. The parent directory is synced, so the swap survives
+    a crash. Returns ``aside`` when something was set aside there, else None; raises OSError.
+    """
+    replacing = os.path.lexists(path)
+    if replacing:
+        os.rename(path, aside)
+    try:
+        os.rename(staged, path)
+    except OSError:
+        if replacing:
+            os.rename(aside, path)
+        raise
+    parent = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(parent)
+    finally:
+        os.close(parent)
+    return aside if replacing else None
+
+
 def _tail(errors, status):
     errors.seek(0)
     text = errors.read()[-2000:].decode('utf-8', 'replace').strip()

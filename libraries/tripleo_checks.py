@@ -5,7 +5,9 @@ Inhibitors: the helper daemon cannot be used (unreachable, TLS not trusted, toke
 daemon would refuse this node's lease right now (with the daemon's reasons), a database transfer
 flag is present, the undercloud lacks space for this node's persist set. Informational: the
 non-rolling controller procedure (Corosync), L3 agent sidecars restarting, a single-controller
-database going through persist and restore. Configuration errors are the config scanner's.
+database going through persist and restore; and, at low severity, every node fact that could not
+be established (with the probe's reason), because the informational checks and the operator's own
+judgement then rest on incomplete data. Configuration errors are the config scanner's.
 """
 import os
 
@@ -35,7 +37,8 @@ def preupgrade_findings(config, facts, client=None, flag_dir=None):
     findings = daemon_findings(config, node, client)
     findings.append(_transfer_flag(os.path.join(flag_dir or TRANSFER_FLAG_DIR, DATABASE_FLAG)))
     if facts:
-        findings.extend((_corosync_info(facts), _l3_agent_info(facts), _single_controller_info(facts)))
+        findings.extend((_corosync_info(facts), _l3_agent_info(facts), _single_controller_info(facts),
+                         _unknown_facts(facts)))
     return [f for f in findings if f]
 
 
@@ -269,6 +272,43 @@ def _single_controller_info(facts):
         severity='info', inhibitor=False,
         remediation='Include the database directory (/var/lib/mysql) in the persisted data (persist_items or a '
                     'drop-in) and do not run system_upgrade_transfer_data for this role.',
+        groups=GROUPS)
+
+
+def unknown_facts(facts):
+    """[(what, reason)] for every fact the facts scanner could not establish."""
+    unknown = []
+    identity, units, pacemaker = facts.get('identity', {}), facts.get('units', {}), facts.get('pacemaker', {})
+    ceph, packages = facts.get('ceph', {}), facts.get('packages', {})
+    if identity.get('reason'):
+        unknown.append(('TripleO role and hieradata', identity['reason']))
+    if units.get('known') is False:
+        unknown.append(('TripleO systemd units', units.get('reason')))
+    if pacemaker.get('membership') == 'unknown':
+        unknown.append(('Pacemaker membership', pacemaker.get('reason')))
+    if ceph.get('reason'):
+        unknown.append(('ceph-mon on this node', ceph['reason']))
+    elif ceph.get('quorum') and not ceph['quorum'].get('known'):
+        unknown.append(('ceph-mon quorum', ceph['quorum'].get('reason')))
+    if packages.get('known') is False:
+        unknown.append(('pacemaker, corosync and OpenStack release versions', packages.get('reason')))
+    return unknown
+
+
+def _unknown_facts(facts):
+    unknown = unknown_facts(facts)
+    if not unknown:
+        return None
+    return Finding(
+        key='tripleo_upgrade.facts.unknown',
+        title='Some facts about this TripleO node could not be established',
+        summary='The pre-upgrade checks of {} ran without: {}. The informational reports (Corosync procedure, L3 '
+                'agents, single controller) may be missing or incomplete for what is unknown.'.format(
+                    facts['node_name'], '; '.join('{} ({})'.format(what, reason or 'no reason given')
+                                                  for what, reason in unknown)),
+        severity='low', inhibitor=False,
+        remediation='Fix what each reason names (a tool that is missing or a service that is not running), then run '
+                    '`leapp preupgrade` again; or check these facts by hand before upgrading this node.',
         groups=GROUPS)
 
 

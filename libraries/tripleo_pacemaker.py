@@ -1,8 +1,9 @@
 """
 This node's place in the Pacemaker cluster, from ``crm_mon --output-as=xml``.
 
-crm_mon exits 0 even when it cannot reach the CIB (it then prints an ``<error>`` element
-inside ``<pacemaker-result>``), so the answer is judged from the XML, never from the exit code.
+crm_mon may exit 0 when it cannot reach the CIB, and exits non-zero (102, not connected) when the
+cluster is not running, in both cases with ``<error>`` elements inside ``<pacemaker-result>``: so
+its XML is read whatever the exit code, and the errors it names are the reason the state is unknown.
 """
 import xml.etree.ElementTree as ET
 
@@ -25,10 +26,15 @@ def cluster_status(node, command=CRM_MON, env=None, timeout=tripleo_probe.DEFAUL
              and reason (why unknown or not a member, else None)
     """
     try:
-        _, out = tripleo_probe.run(command, env=env, timeout=timeout)
+        code, out = tripleo_probe.run(command, env=env, timeout=timeout, ok_codes=range(256))
     except tripleo_probe.ProbeFailed as exc:
         return unknown(str(exc))
-    return parse_status(out, node)
+    result = parse_status(out, node)
+    if code != 0 and result['membership'] != UNKNOWN:
+        return unknown('`{}` exited with code {}'.format(' '.join(command), code))
+    if code != 0:
+        result['reason'] = '`{}` exited with code {}: {}'.format(' '.join(command), code, result['reason'])
+    return result
 
 
 def parse_status(text, node):

@@ -174,17 +174,9 @@ def _put_in_place(archive, path):
         except tripleo_archive.ArchiveError as exc:
             raise PersistError('{} was not restored: {}'.format(path, exc)) from exc
         staged = os.path.join(stage, os.path.normpath(path).lstrip('/'))
-        previous = os.path.join(stage, STAGING_PREFIX + 'previous')
-        replacing = os.path.lexists(path)
         try:
-            if replacing:
-                os.rename(path, previous)
-            try:
-                os.rename(staged, path)
-            except OSError:
-                if replacing:
-                    os.rename(previous, path)
-                raise
+            # What ``always`` replaces is set aside inside the stage, so it goes away with it.
+            tripleo_archive.swap_into_place(staged, path, os.path.join(stage, STAGING_PREFIX + 'previous'))
         except OSError as exc:
             raise PersistError('{} could not be moved into place (left as it was): {}'.format(path, exc)) from exc
     finally:

@@ -5,7 +5,11 @@ The last step before the reboot into the upgrade (InterimPreparation): take the 
 2. stop this node's Pacemaker membership (``pcs cluster stop`` for the local node, so the
    cluster moves its resources and VIPs away first), then stop and disable the ``tripleo_*``
    units (never ceph-mon: the cloud needs its monitors), so they stay down on the new OS
-   until TripleO starts them;
+   until TripleO starts them. pacemaker.service and corosync.service are disabled too (not
+   only stopped): otherwise the node would rejoin the old cluster at the first boot of the new
+   OS and Pacemaker would start bundles on it before its data is restored. TripleO's own
+   upgrade starts the cluster again (its pacemaker service's upgrade step 4, or the cluster
+   re-creation after a database transfer), so the restore only enables them, like the rest;
 3. persist the node's data to the daemon (tripleo_persist);
 4. report ``prepared``.
 
@@ -29,6 +33,7 @@ from .tripleo_systemd import SystemdError
 STATE_FILE = '/var/lib/tripleo-upgrade-node/prepare-state.json'
 OS_RELEASE = '/etc/os-release'
 UNIT_PATTERNS = ('tripleo_*',)
+CLUSTER_UNITS = ('pacemaker.service', 'corosync.service')
 # ceph-mon keeps running on nodes that are down for the upgrade: at least 2 monitors at all times.
 NEVER_STOPPED = ('*ceph-mon*', '*ceph_mon*')
 RUNNING_STATES = ('active', 'activating', 'reloading')
@@ -108,6 +113,8 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
     :return: the final record (also in ``state_file``)
     :raises PrepareError: with the whole story; the node is running again unless it says otherwise
     """
+    # Read before taking the lease: an unreadable record must not leave the lease held with nothing done.
+    earlier = load_state(state_file) or {}
     try:
         client.acquire_lease(node)
     except LeaseRefused as exc:
@@ -117,26 +124,31 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
         raise PrepareError('could not get the upgrade lease for {}, nothing was stopped: {}'.format(
             node, exc)) from exc
 
-    earlier = load_state(state_file) or {}
     state = {'node': node, 'phase': 'stopping', 'stopped_units': earlier.get('stopped_units', []),
              'disabled_units': earlier.get('disabled_units', []),
              'pacemaker_stopped': bool(earlier.get('pacemaker_stopped')), 'items': earlier.get('items', [])}
     step = 'stopping services'
     try:
-        pacemaker_running = any(u.active_state in RUNNING_STATES for u in systemd.list_units(['pacemaker.service']))
+        cluster_units = systemd.list_units(list(CLUSTER_UNITS))
+        pacemaker_running = any(u.name == 'pacemaker.service' and u.active_state in RUNNING_STATES
+                                for u in cluster_units)
         units = [u for u in systemd.list_units(list(UNIT_PATTERNS)) if not _is_excluded(u.name)]
         to_stop = [u.name for u in units if u.active_state in RUNNING_STATES]
-        to_disable = [u.name for u in units if u.unit_file_state == 'enabled']
+        to_disable = sorted(u.name for u in units + cluster_units if u.unit_file_state == 'enabled')
         state.update(stopped_units=_merge(state['stopped_units'], to_stop),
                      disabled_units=_merge(state['disabled_units'], to_disable),
                      pacemaker_stopped=state['pacemaker_stopped'] or pacemaker_running)
         save_state(state_file, state)
         if pacemaker_running:
             step = 'stopping the Pacemaker cluster on this node'
-            _pcs(pcs_command, ['cluster', 'stop', '--request-timeout={}'.format(pcs_timeout)], pcs_timeout)
+            # --force as TripleO's own system upgrade tasks do: with the non-rolling (Corosync) procedure the
+            # old cluster loses quorum as its controllers leave one by one, and without --force pcs refuses to
+            # stop the node whose departure loses it. Whether this node may go down is the lease's decision.
+            _pcs(pcs_command, ['cluster', 'stop', '--force', '--request-timeout={}'.format(pcs_timeout)],
+                 pcs_timeout)
         step = 'stopping the tripleo_* units'
         systemd.stop(to_stop)
-        step = 'disabling the tripleo_* units'
+        step = 'disabling the tripleo_* units and the cluster services'
         systemd.disable(to_disable)
 
         step = 'persisting node data to the helper daemon'
@@ -148,10 +160,12 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
         client.put_status(node, 'prepared', os_release=os_release(os_release_file), leapp_run_id=run_id)
         state['phase'] = 'prepared'
         save_state(state_file, state)
-    except (SystemdError, tripleo_persist.PersistError, DaemonError, PcsError, OSError) as exc:
+    except Exception as exc:
+        # Whatever failed, even a bug, the node must not stay half-stopped.
+        known = isinstance(exc, (SystemdError, tripleo_persist.PersistError, DaemonError, PcsError, OSError))
         raise PrepareError(_roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout,
-                                      'TripleO upgrade preparation of {} failed while {}: {}.'.format(
-                                          node, step, exc))) from exc
+                                      'TripleO upgrade preparation of {} failed while {}: {}{}.'.format(
+                                          node, step, '' if known else type(exc).__name__ + ': ', exc))) from exc
     return state
 
 

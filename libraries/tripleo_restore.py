@@ -8,7 +8,8 @@ The first boot on the new OS (FirstBoot): put the node's data back and leave its
 3. report ``upgraded`` to the helper daemon with the new OS release and the leapp run id.
 
 It works from prepare's record (tripleo_prepare.STATE_FILE), which the OS upgrade keeps. Every
-step is idempotent, so a re-run is harmless (``missing-only`` finds everything present).
+step is idempotent, so a re-run is harmless: once the record says ``upgraded`` the data is never
+unpacked again, not even in ``always`` mode (the services may have written to it since).
 
 Later, once TripleO's upgrade run has started the node's services, ``report_completed`` tells the
 daemon (phase ``completed``: from then on no database transfer may target this node's role) and
@@ -40,8 +41,11 @@ def restore(client, systemd, node, restore_mode='missing-only', state_file=tripl
                 node, state_file, 'missing' if state is None else 'phase {}'.format(state.get('phase'))))
     release = tripleo_prepare.os_release(os_release_file)
     try:
-        restored = tripleo_persist.restore(client, node, [r for r in state['items'] if r['paths']], restore_mode,
-                                           work_dir=work_dir)
+        if state['phase'] == 'upgraded':
+            restored = [(r['item'], path, 'present') for r in state['items'] for path in r['paths']]
+        else:
+            restored = tripleo_persist.restore(client, node, [r for r in state['items'] if r['paths']],
+                                               restore_mode, work_dir=work_dir)
     except tripleo_persist.PersistError as exc:
         raise RestoreError('restoring the data of {} failed: {}. Services stay disabled; fix the cause and run '
                            'the restore again'.format(node, exc)) from exc

@@ -3,8 +3,11 @@ Pull side of the one-shot database transfer, on the new-OS target node of a role
 
 ``pull()`` finds this node's open transfer at the daemon, downloads the source node's datadir
 archive next to the datadir (same file system), verifies its sha256 before unpacking anything,
-unpacks it into a staging directory there, swaps it into place (the old datadir is moved aside
-until the swap succeeded), writes the flag file and seals the transfer at the daemon.
+unpacks it into a staging directory there, writes the flag file (state ``swapping``), swaps the
+datadir into place (the old datadir is moved aside until the swap succeeded; the flag is removed
+if the swap fails), marks the flag ``installed`` and seals the transfer at the daemon. So no
+moment exists where the datadir is replaced and no flag stops a second pull; a flag still saying
+``swapping`` (a crash during the swap) refuses every pull and is never taken for a finished one.
 
 The flag file is what makes the transfer impossible to repeat by accident on this node: once
 the new node's database has taken writes, unpacking the old node's copy again would throw them
@@ -27,6 +30,9 @@ from . import tripleo_archive, tripleo_helper_client
 DEFAULT_DATADIR = '/var/lib/mysql'
 DEFAULT_ITEM = 'mysql'
 FLAG_DIR = '/var/lib/tripleo/transfer-flags'
+# The flag's "state": written as swapping before the datadir is swapped, installed once it is in place.
+FLAG_SWAPPING = 'swapping'
+FLAG_INSTALLED = 'installed'
 SERVER_PROGRAMS = ('mysqld', 'mariadbd', 'mysqld_safe', 'mariadbd-safe')
 LOCKED_WHILE_RUNNING = ('ibdata1', 'aria_log_control')
 HOW_TO_STOP = ('stop it first (on a Pacemaker controller `pcs resource disable galera-bundle`, elsewhere '
@@ -47,12 +53,17 @@ def flag_path(datadir, flag_dir=FLAG_DIR):
 
 
 def _refuse_flag(flag, datadir):
+    interrupted = ''
+    if _read_flag(flag).get('state') == FLAG_SWAPPING:
+        interrupted = (' The flag says a pull was interrupted while swapping the datadir: check whether {datadir} '
+                       'is the transferred database or the previous one (a previous one may also wait in '
+                       '{datadir}.before-transfer-*).'.format(datadir=datadir))
     return TransferRefused(
         'the flag file {flag} exists: the database was already transferred into {datadir} (details inside the '
-        'file). Transferring again would replace this node\'s database, with every write made since, by the old '
-        'node\'s copy. Only if you are sure this node\'s database holds nothing to keep (its services never '
-        'started on it), remove the flag deliberately with `rm {flag}`, have the admin open a new transfer, and '
-        'run this again.'.format(flag=flag, datadir=datadir))
+        'file).{interrupted} Transferring again would replace this node\'s database, with every write made since, '
+        'by the old node\'s copy. Only if you are sure this node\'s database holds nothing to keep (its services '
+        'never started on it), remove the flag deliberately with `rm {flag}`, have the admin open a new transfer, '
+        'and run this again.'.format(flag=flag, datadir=datadir, interrupted=interrupted))
 
 
 def live_server_evidence(datadir):
@@ -195,7 +206,8 @@ def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=Non
     datadir = os.path.abspath(datadir)
     flag = flag_file or flag_path(datadir)
     if os.path.exists(flag):
-        recorded = _read_flag(flag).get('transfer_id')
+        flagged = _read_flag(flag)
+        recorded = flagged.get('transfer_id') if flagged.get('state') == FLAG_INSTALLED else None
         try:
             transfer = _open_transfer(client, node, item) if recorded is not None else None
         except (TransferRefused, tripleo_helper_client.DaemonError):
@@ -235,9 +247,12 @@ def install_datadir(client, source, item, datadir, flag, keep_old=False, record=
     if stored is None:
         raise TransferRefused('the daemon holds no {!r} of {} yet; run tripleo-transfer-push on {} first'.format(
             item, source, source))
-    _check_space(parent, stored['size'])
-
-    staging = tempfile.mkdtemp(prefix='.{}.transfer-'.format(os.path.basename(datadir)), dir=parent)
+    try:
+        _check_space(parent, stored['size'])
+        staging = tempfile.mkdtemp(prefix='.{}.transfer-'.format(os.path.basename(datadir)), dir=parent)
+    except OSError as exc:
+        raise TransferRefused('cannot stage the transfer next to {} in {}: {}; {} was not changed, fix that and run '
+                              'this again'.format(datadir, parent, exc, datadir)) from exc
     try:
         archive = os.path.join(staging, 'archive.tar')
         with open(archive, 'wb') as stream:
@@ -249,32 +264,31 @@ def install_datadir(client, source, item, datadir, flag, keep_old=False, record=
         # The archive never needs to reach the disk; the unpacked datadir must, before the flag says it is there.
         os.unlink(archive)
         os.sync()
-        old = _swap(unpacked, datadir)
+        record = dict(record or {}, source=source, item=item, datadir=datadir, size=received['size'],
+                      sha256=received['sha256'],
+                      transferred_at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+        # The flag goes down BEFORE the swap: a crash or a failure after the swap must never leave a replaced
+        # datadir without a flag, which a re-run would replace again. Until the swap is done it says so.
+        _write_flag(flag, dict(record, state=FLAG_SWAPPING))
+        try:
+            old = tripleo_archive.swap_into_place(
+                unpacked, datadir, '{}.before-transfer-{}'.format(datadir, time.strftime('%Y%m%dT%H%M%S')))
+        except OSError:
+            os.unlink(flag)
+            raise
     except (tripleo_helper_client.DaemonError, tripleo_archive.ArchiveError, OSError) as exc:
         raise TransferError('{}; {} was not changed, run this again'.format(exc, datadir)) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-    record = dict(record or {}, source=source, item=item, datadir=datadir, size=received['size'],
-                  sha256=received['sha256'], transferred_at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
-    _write_flag(flag, record)
-    if old and not keep_old:
-        shutil.rmtree(old)
-        old = None
-    return dict(record, flag=flag, old_datadir=old)
-
-
-def _swap(unpacked, datadir):
-    """Move ``unpacked`` to ``datadir``; the previous datadir goes aside first and comes back if that fails."""
-    old = None
-    if os.path.lexists(datadir):
-        old = '{}.before-transfer-{}'.format(datadir, time.strftime('%Y%m%dT%H%M%S'))
-        os.rename(datadir, old)
     try:
-        os.rename(unpacked, datadir)
-    except OSError:
-        if old:
-            os.rename(old, datadir)
-        raise
-    _fsync_dir(os.path.dirname(datadir))
-    return old
+        _write_flag(flag, dict(record, state=FLAG_INSTALLED))
+    except OSError as exc:
+        raise TransferError('the database is in place in {}, but the flag {} could not be completed: {}; it still '
+                            'blocks another pull. Fix the cause, then write "state": "{}" into it by hand and run the '
+                            'pull again to seal the transfer'.format(datadir, flag, exc, FLAG_INSTALLED)) from exc
+    if old and not keep_old:
+        shutil.rmtree(old, ignore_errors=True)
+        old = old if os.path.lexists(old) else None
+    return dict(record, state=FLAG_INSTALLED, flag=flag, old_datadir=old)
+

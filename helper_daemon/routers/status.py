@@ -41,14 +41,18 @@ def put_status(node: str, body: NodeStatus, request: Request,
     reports_json = json.dumps([r.model_dump() for r in body.reports])
     row = (body.phase, body.os_release, body.leapp_run_id, body.error, reports_json)
     with request.app.state.db.transaction() as conn:
-        conn.execute("UPDATE nodes SET phase = ?, os_release = ?, leapp_run_id = ?, error = ?, reports_json = ?, "
+        # A report without an OS release or run id (an early failure) keeps the last known one: the fleet view
+        # and the transfer plan must not forget that a node already runs the new OS.
+        conn.execute("UPDATE nodes SET phase = ?, os_release = COALESCE(?, os_release), "
+                     "leapp_run_id = COALESCE(?, leapp_run_id), error = ?, reports_json = ?, "
                      "updated_at = ? WHERE name = ?", row + (at, node))
+        current = conn.execute("SELECT os_release FROM nodes WHERE name = ?", (node,)).fetchone()
         conn.execute("INSERT INTO node_events (node, at, phase, os_release, leapp_run_id, error, reports_json) "
                      "VALUES (?,?,?,?,?,?,?)", (node, at) + row)
     inhibitors = sum(r.inhibitor for r in body.reports)
     event("node status", node=node, actor=caller.name, phase=body.phase, os_release=body.os_release,
           reports=len(body.reports), inhibitors=inhibitors)
-    return {"node": node, "phase": body.phase, "os_release": body.os_release, "updated_at": at,
+    return {"node": node, "phase": body.phase, "os_release": current["os_release"], "updated_at": at,
             "inhibitors": inhibitors}
 
 

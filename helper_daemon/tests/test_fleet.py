@@ -9,6 +9,7 @@ from testing.daemon import REPO_ROOT
 
 INHIBITOR = {'key': 'tripleo_ceph_quorum', 'title': 'ceph-mon quorum would be lost', 'summary': '2 of 3 up',
              'severity': 'high', 'inhibitor': True, 'remediation': 'start ceph-mon on controller-2'}
+FAILURE = 'leapp upgrade failed: see /var/log/leapp\nTraceback (most recent call last):\n  File "x"'
 ADVICE = {'key': 'tripleo_corosync_major', 'title': 'corosync changes major version', 'severity': 'info',
           'inhibitor': False}
 
@@ -28,7 +29,7 @@ def fleet(helper_daemon):
     report('controller-0', phase='preupgrade', os_release='8.4', reports=[ADVICE])
     report('controller-0', phase='prepared', os_release='8.4', reports=[INHIBITOR, ADVICE])
     report('controller-1', phase='upgraded', os_release='9.2')
-    report('compute-0', phase='failed', os_release='8.4', error='leapp upgrade failed: see /var/log/leapp')
+    report('compute-0', phase='failed', os_release='8.4', error=FAILURE)
     for item, size in (('etc', 3000), ('mysql', 5 * 1024 * 1024)):
         stored = sessions['controller-0'].put(daemon.url + '/v1/nodes/controller-0/data/' + item, data=b'x' * size)
         assert stored.status_code == 201, stored.text
@@ -51,7 +52,7 @@ def test_status_shows_every_node_role_lease_and_ceph_mon(fleet):
     assert c0['last_report_at'].endswith('Z')
     assert nodes['controller-1']['os'] == 'new' and nodes['controller-1']['lease'] is None
     assert nodes['controller-2']['os'] == 'unknown' and nodes['controller-2']['last_report_at'] is None
-    assert nodes['compute-0']['error'] == 'leapp upgrade failed: see /var/log/leapp'
+    assert nodes['compute-0']['error'].startswith('leapp upgrade failed: see /var/log/leapp\nTraceback')
     assert {r['role']: (r['nodes'], r['old_os'], r['new_os'], r['unknown_os'], r['leased'], r['one_by_one'])
             for r in status['roles']} == {'Controller': (3, 1, 1, 1, 1, True), 'Compute': (2, 1, 0, 1, 0, False)}
     assert status['ceph_mon'] == {'running': ['controller-1', 'controller-2'], 'leased': ['controller-0'],
@@ -87,7 +88,8 @@ def test_status_command_prints_a_table(fleet):
     assert rows[3][:6] == ['controller-1', 'Controller', '(mon)', 'upgraded', '9.2', '(new)']
     text = done.stdout
     assert '  controller-0: inhibitor ceph-mon quorum would be lost [tripleo_ceph_quorum]' in text
-    assert '  compute-0: error leapp upgrade failed: see /var/log/leapp' in text
+    assert '  compute-0: error leapp upgrade failed: see /var/log/leapp (+2 more lines)' in text
+    assert 'Traceback' not in text, 'a multi-line error shows its first line only; the rest is in --json'
     assert 'Controller  3 nodes  old OS 1  new OS 1  unknown OS 1  leased 1  one-by-one' in text
     assert 'Compute     2 nodes  old OS 1  new OS 0  unknown OS 1  leased 0' in text
     assert 'ceph-mon hosts running: 2 (min 2, OK): controller-1, controller-2; leased: controller-0' in text
@@ -103,3 +105,15 @@ def test_status_command_says_when_the_daemon_is_down(fleet):
     fleet.stop()
     done = cli_status(fleet)
     assert done.returncode == 2 and 'cannot reach the daemon' in done.stderr and not done.stdout
+
+
+def test_status_table_says_when_no_ceph_mon_host_is_registered():
+    from helper_daemon.status_table import render
+
+    node = {'name': 'compute-0', 'role': 'Compute', 'ceph_mon': False, 'phase': None, 'os_release': None,
+            'os': 'unknown', 'lease': None, 'inhibitors': [], 'items': [], 'stored_bytes': 0, 'error': None}
+    text = render({'nodes': [node], 'target_os_major': 9, 'transfers': [],
+                   'roles': [{'role': 'Compute', 'nodes': 1, 'old_os': 0, 'new_os': 0, 'unknown_os': 1, 'leased': 0,
+                              'one_by_one': False}],
+                   'ceph_mon': {'running': [], 'leased': [], 'min': 2, 'ok': True}})
+    assert 'ceph-mon hosts: none registered' in text and 'ceph-mon hosts running' not in text

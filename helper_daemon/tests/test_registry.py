@@ -154,13 +154,32 @@ def test_configured_admin_token_file_is_used(tmp_path):
     ({'bogus_setting': 1}, 'unknown setting(s) bogus_setting'),
     ({'tls_cert': '/nonexistent.pem'}, 'tls_cert and tls_key go together'),
     ({'one_by_one_roles': 'Controller'}, 'one_by_one_roles'),
+    ({'listen': 8990}, 'listen: expected text'),
+    ({'admin_token_file': ['/srv/token']}, 'admin_token_file: expected text'),
+    ({'tls_cert': '/nonexistent.pem', 'tls_key': '/nonexistent.key'}, 'tls_cert /nonexistent.pem'),
 ])
 def test_bad_config_is_refused_naming_the_file_and_key(tmp_path, config, message):
     import yaml
     path = tmp_path / 'helper.yaml'
     path.write_text(yaml.safe_dump(config))
     result = cli('serve', '--config', str(path), '--state-dir', str(tmp_path / 'state'))
-    assert result.returncode == 2 and message in result.stderr
+    assert result.returncode == 2 and message in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_tls_key_that_does_not_match_is_refused_before_serving(tmp_path):
+    import yaml
+    path = tmp_path / 'helper.yaml'
+    (tmp_path / 'not-a-cert.pem').write_text('not a certificate\n')
+    path.write_text(yaml.safe_dump({'tls_cert': str(tmp_path / 'not-a-cert.pem'),
+                                    'tls_key': str(tmp_path / 'not-a-cert.pem')}))
+    result = cli('serve', '--config', str(path), '--state-dir', str(tmp_path / 'state'))
+    assert result.returncode == 2 and 'not a matching PEM certificate' in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_nodes_add_without_a_role_is_one_clear_error(tmp_path):
+    result = cli('nodes', 'add', 'ctl-0', '--role', '', '--state-dir', str(tmp_path / 'state'))
+    assert result.returncode == 2 and 'ctl-0 needs a role' in result.stderr and 'Traceback' not in result.stderr
 
 
 @pytest.mark.parametrize('sample, roles, one_by_one', [

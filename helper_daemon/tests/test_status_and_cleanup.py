@@ -28,6 +28,19 @@ def test_status_is_stored_with_its_timeline(helper_daemon):
     assert status['timeline'][0]['reports'][0]['remediation'] == REPORT['remediation']
 
 
+def test_a_report_without_os_release_keeps_the_last_known_one(helper_daemon):
+    token = helper_daemon.add_node('ctl-0', 'Controller')
+    session, url = helper_daemon.session(token), helper_daemon.url + '/v1/nodes/ctl-0/status'
+    assert session.put(url, json={'phase': 'upgraded', 'os_release': '9.2', 'leapp_run_id': 'run-1'}).status_code == 200
+    answer = session.put(url, json={'phase': 'failed', 'error': 'restore failed early'})
+    assert answer.status_code == 200 and answer.json()['os_release'] == '9.2'
+    status = session.get(url).json()
+    assert (status['phase'], status['os_release'], status['leapp_run_id']) == ('failed', '9.2', 'run-1')
+    assert status['timeline'][-1]['os_release'] is None, 'the timeline keeps what was reported'
+    node = helper_daemon.admin().get(helper_daemon.url + '/v1/status').json()['nodes'][0]
+    assert (node['os_release'], node['os']) == ('9.2', 'new')
+
+
 @pytest.mark.parametrize('body, where', [
     ({'phase': 'rebooting'}, 'phase'),
     ({'phase': 'prepared', 'os_release': '8.4; DROP TABLE'}, 'os_release'),

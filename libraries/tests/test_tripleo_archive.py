@@ -59,3 +59,24 @@ def test_relative_path_is_refused(tmp_path):
     with pytest.raises(tripleo_archive.ArchiveError) as error:
         list(tripleo_archive.stream(['var/lib/nova']))
     assert str(error.value) == "'var/lib/nova' is not an absolute path"
+
+
+def test_swap_puts_the_new_tree_in_place_and_the_old_one_aside(tmp_path):
+    (tmp_path / 'staged').mkdir()
+    (tmp_path / 'staged' / 'f').write_text('new')
+    (tmp_path / 'live').mkdir()
+    (tmp_path / 'live' / 'f').write_text('old')
+    aside = str(tmp_path / 'aside')
+    assert tripleo_archive.swap_into_place(str(tmp_path / 'staged'), str(tmp_path / 'live'), aside) == aside
+    assert (tmp_path / 'live' / 'f').read_text() == 'new'
+    assert (tmp_path / 'aside' / 'f').read_text() == 'old'
+    assert tripleo_archive.swap_into_place(str(tmp_path / 'aside'), str(tmp_path / 'fresh'), aside + '2') is None
+
+
+def test_a_failed_swap_puts_the_old_tree_back(tmp_path):
+    (tmp_path / 'live').mkdir()
+    (tmp_path / 'live' / 'f').write_text('old')
+    with pytest.raises(OSError):
+        tripleo_archive.swap_into_place(str(tmp_path / 'vanished'), str(tmp_path / 'live'), str(tmp_path / 'aside'))
+    assert (tmp_path / 'live' / 'f').read_text() == 'old'
+    assert not (tmp_path / 'aside').exists()

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from testing.daemon import DaemonProcess
-from tripleo_upgrade_libraries import tripleo_checks, tripleo_config
+from tripleo_upgrade_libraries import tripleo_checks, tripleo_config, tripleo_facts
 from tripleo_upgrade_libraries.tripleo_helper_client import HelperClient
 
 
@@ -185,3 +185,18 @@ def test_no_informational_reports_for_a_compute_of_a_three_controller_cloud():
     facts = facts_for('compute-0', database_nodes=['controller-0', 'controller-1', 'controller-2'])
     assert [tripleo_checks._corosync_info(facts), tripleo_checks._l3_agent_info(facts),
             tripleo_checks._single_controller_info(facts)] == [None, None, None]
+
+
+def test_every_fact_a_probe_could_not_establish_is_listed_with_its_reason(tmp_path):
+    facts = tripleo_facts.gather('controller-0', hieradata_dir=str(tmp_path / 'no-hieradata'),
+                                 crm_mon_env={'CIB_file': str(tmp_path / 'no-cib.xml')},
+                                 rpm_dbpath=str(tmp_path / 'no-rpmdb'),
+                                 bus_address='unix:path=' + str(tmp_path / 'no-bus'),
+                                 container_cli=str(tmp_path / 'no-podman'))
+    unknown = dict(tripleo_checks.unknown_facts(facts))
+    assert sorted(unknown) == ['Pacemaker membership', 'TripleO role and hieradata', 'TripleO systemd units',
+                               'ceph-mon on this node', 'pacemaker, corosync and OpenStack release versions']
+    assert all(reason for reason in unknown.values())
+    assert str(tmp_path / 'no-podman') in unknown['ceph-mon on this node']
+    finding = tripleo_checks._unknown_facts(facts)
+    assert (finding.key, finding.severity, finding.inhibitor) == ('tripleo_upgrade.facts.unknown', 'low', False)

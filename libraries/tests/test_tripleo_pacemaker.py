@@ -62,3 +62,13 @@ def test_output_that_is_not_xml_is_unknown_with_what_was_printed():
 
 def test_bundle_guest_node_is_not_a_cluster_member():
     assert status('galera-bundle-0', 'online.xml')['membership'] == 'not_member'
+
+
+def test_cluster_not_running_is_unknown_with_crm_mons_own_words():
+    # No CIB_file and no cluster on this machine: the real crm_mon exits 102 with its errors in XML.
+    result = tripleo_pacemaker.cluster_status('controller-0')
+    assert result['membership'] == 'unknown'
+    assert result['reason'].startswith('`crm_mon --output-as=xml` exited with code 102: crm_mon could not read the '
+                                       'cluster state: ')
+    assert 'Connection refused' in result['reason']
+    assert '<pacemaker-result' not in result['reason']

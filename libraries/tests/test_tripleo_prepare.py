@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from testing.trees import make_tree
-from tripleo_upgrade_libraries import tripleo_prepare
+from tripleo_upgrade_libraries import tripleo_prepare, tripleo_restore
 from tripleo_upgrade_libraries.tripleo_helper_client import HelperClient
 from tripleo_upgrade_libraries.tripleo_prepare import PrepareError
 from tripleo_upgrade_libraries.tripleo_systemd import Systemd
@@ -22,7 +22,13 @@ TRIPLEO_UNITS = ['tripleo_haproxy.service', 'tripleo_nova_api.service', 'tripleo
 FAKE_PCS = """#!/bin/sh
 echo "$*" >> {log}
 case "$1 $2" in
-  "cluster stop") verb=StopUnit; {on_stop} ;;
+  "cluster stop") verb=StopUnit; {on_stop}
+    case " $* " in
+      *" --force "*) ;;
+      *) if [ -e {quorum_lost} ]; then
+           echo "Error: Stopping the node(s) will cause a loss of the quorum, use --force to override" >&2; exit 1
+         fi ;;
+    esac ;;
   "cluster start") verb=StartUnit ;;
   *) echo "fake pcs: unexpected arguments: $*" >&2; exit 2 ;;
 esac
@@ -38,6 +44,7 @@ def node(tmp_path, systemd_bus, helper_daemon):
         systemd_bus.unit('tripleo_ceph-mon.service'),
         systemd_bus.unit('ceph-mon@controller-0.service'),
         systemd_bus.unit('pacemaker.service'),
+        systemd_bus.unit('corosync.service'),
     ])
     token = helper_daemon.add_node(NODE, 'Controller', one_by_one=True)
     helper_daemon.add_node(OTHER, 'Controller', one_by_one=True)
@@ -52,6 +59,9 @@ class Node(object):
         self.state_file = str(tmp_path / 'state' / 'prepare-state.json')
         self.pcs_log = str(tmp_path / 'pcs.log')
         self.pcs = str(tmp_path / 'pcs')
+        # While this file exists, the fake pcs refuses a stop without --force, as the real one does when the
+        # node's departure would lose the cluster's quorum.
+        self.quorum_lost = str(tmp_path / 'quorum-lost')
         self.fake_pcs()
         self.items = {'nova-state': [make_tree(str(tmp_path / 'var' / 'lib' / 'nova'))]}
         self.os_release = tmp_path / 'os-release'
@@ -59,7 +69,8 @@ class Node(object):
 
     def fake_pcs(self, on_stop=':'):
         with open(self.pcs, 'w') as f:
-            f.write(FAKE_PCS.format(log=self.pcs_log, bus=self.bus.address, on_stop=on_stop))
+            f.write(FAKE_PCS.format(log=self.pcs_log, bus=self.bus.address, on_stop=on_stop,
+                                    quorum_lost=self.quorum_lost))
         os.chmod(self.pcs, 0o755)
 
     def prepare(self):
@@ -95,17 +106,22 @@ def test_prepare_stops_disables_persists_and_reports(node):
     state = node.prepare()
 
     expected = sorted(TRIPLEO_UNITS)
-    assert node.pcs_calls() == ['cluster stop --request-timeout=30']
+    assert node.pcs_calls() == ['cluster stop --force --request-timeout=30']
     assert node.bus.calls('StopUnit') == [['pacemaker.service', 'replace']] + [[n, 'replace'] for n in expected]
-    assert node.bus.calls('DisableUnitFiles') == [[sorted(expected + ['tripleo_logrotate_crond.service']), False]]
+    disabled = sorted(expected + ['tripleo_logrotate_crond.service', 'pacemaker.service', 'corosync.service'])
+    assert node.bus.calls('DisableUnitFiles') == [[disabled, False]]
     units = node.bus.units()
-    assert _running(units) == ['ceph-mon@controller-0.service', 'tripleo_ceph-mon.service']
+    # corosync is stopped by the real `pcs cluster stop`, not by this fake one.
+    assert _running(units) == ['ceph-mon@controller-0.service', 'corosync.service', 'tripleo_ceph-mon.service']
     assert units['tripleo_ceph-mon.service']['unit_file_state'] == 'enabled'
+    assert units['pacemaker.service']['unit_file_state'] == 'disabled'
+    assert units['corosync.service']['unit_file_state'] == 'disabled'
 
     with open(node.state_file) as f:
         assert json.load(f) == state
     assert state['phase'] == 'prepared'
     assert state['stopped_units'] == expected
+    assert state['disabled_units'] == disabled
     assert state['pacemaker_stopped'] is True
     [item] = node.client.list_items(NODE)
     assert (item['item'], item['sha256']) == ('nova-state', state['items'][0]['sha256'])
@@ -153,10 +169,10 @@ def test_daemon_killed_before_persist_restarts_everything_and_releases_the_lease
     assert 'The Pacemaker cluster runs again on this node.' in message
     assert 'The upgrade lease of controller-0 was released.' in message
     units = node.bus.units()
-    assert _running(units) == sorted(TRIPLEO_UNITS + ['ceph-mon@controller-0.service', 'pacemaker.service',
-                                                      'tripleo_ceph-mon.service'])
+    assert _running(units) == sorted(TRIPLEO_UNITS + ['ceph-mon@controller-0.service', 'corosync.service',
+                                                      'pacemaker.service', 'tripleo_ceph-mon.service'])
     assert all(u['unit_file_state'] == 'enabled' for u in units.values())
-    assert node.pcs_calls() == ['cluster stop --request-timeout=30', 'cluster start --request-timeout=30']
+    assert node.pcs_calls() == ['cluster stop --force --request-timeout=30', 'cluster start --request-timeout=30']
     assert node.other_may_take_the_lease()
     assert not os.path.exists(node.state_file)
 
@@ -175,4 +191,56 @@ def test_a_rerun_after_success_keeps_the_record_and_stops_nothing_more(node):
     assert second['disabled_units'] == first['disabled_units']
     assert second['pacemaker_stopped'] is True
     assert [m for m, _ in node.bus.calls()[calls:] if m in ('StopUnit', 'StartUnit')] == []
-    assert node.pcs_calls() == ['cluster stop --request-timeout=30']
+    assert node.pcs_calls() == ['cluster stop --force --request-timeout=30']
+
+
+def test_after_the_reboot_restore_enables_the_cluster_services_without_starting_them(node):
+    state = node.prepare()
+    # The reboot into the new OS: nothing of this node runs; what prepare disabled stays disabled.
+    node.bus.load([dict(u, active_state='inactive', sub_state='dead') for u in node.bus.units().values()])
+
+    result = tripleo_restore.restore(node.client, Systemd(node.bus.address), NODE, state_file=node.state_file,
+                                     os_release_file=str(node.os_release), run_id='run-2')
+
+    assert result['enabled_units'] == state['disabled_units']
+    units = node.bus.units()
+    for name in ['pacemaker.service', 'corosync.service'] + TRIPLEO_UNITS:
+        assert (name, units[name]['unit_file_state'], units[name]['active_state']) == (name, 'enabled', 'inactive')
+    assert node.bus.calls('StartUnit') == []
+
+
+def test_an_unreadable_record_stops_nothing_and_keeps_no_lease(node):
+    os.makedirs(os.path.dirname(node.state_file))
+    with open(node.state_file, 'w') as f:
+        f.write('{"node": "controller-0", "stopped_units": [')
+    with pytest.raises(PrepareError) as error:
+        node.prepare()
+    assert 'is not valid JSON' in str(error.value)
+    assert [m for m, _ in node.bus.calls()] == []
+    assert node.other_may_take_the_lease()
+
+
+def test_an_unexpected_error_while_persisting_still_restarts_everything(node):
+    node.items = {'nova-state': None}  # a persist set of the wrong shape: a bug, not an operational failure
+
+    with pytest.raises(PrepareError) as error:
+        node.prepare()
+
+    message = str(error.value)
+    assert message.startswith('TripleO upgrade preparation of controller-0 failed while persisting node data to '
+                              'the helper daemon: TypeError: ')
+    assert 'The upgrade lease of controller-0 was released.' in message
+    assert node.pcs_calls() == ['cluster stop --force --request-timeout=30', 'cluster start --request-timeout=30']
+    units = node.bus.units()
+    assert set(TRIPLEO_UNITS) <= set(_running(units))
+    assert all(u['unit_file_state'] == 'enabled' for u in units.values())
+    assert node.other_may_take_the_lease()
+
+
+def test_the_controller_whose_departure_loses_quorum_is_still_stopped(node):
+    # Non-rolling procedure: the first controller has left the old cluster; this one leaving loses its quorum.
+    open(node.quorum_lost, 'w').close()
+    state = node.prepare()
+    assert state['phase'] == 'prepared'
+    assert state['pacemaker_stopped'] is True
+    assert node.pcs_calls() == ['cluster stop --force --request-timeout=30']

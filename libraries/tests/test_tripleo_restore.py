@@ -30,8 +30,8 @@ def upgraded_node(tmp_path, systemd_bus, helper_daemon):
     os_release = tmp_path / 'os-release'
     os_release.write_text('NAME="Red Hat Enterprise Linux"\nVERSION_ID="9.2"\n')
 
-    def restore():
-        return tripleo_restore.restore(client, Systemd(systemd_bus.address), NODE, state_file=state_file,
+    def restore(mode='missing-only'):
+        return tripleo_restore.restore(client, Systemd(systemd_bus.address), NODE, mode, state_file=state_file,
                                        os_release_file=str(os_release), run_id='b3a1-run', work_dir=str(tmp_path))
 
     return {'restore': restore, 'nova': nova, 'kept': kept, 'bus': systemd_bus, 'daemon': helper_daemon,
@@ -89,3 +89,16 @@ def test_without_a_record_of_prepare_nothing_is_done(upgraded_node, tmp_path):
     assert 'no record of a completed TripleO upgrade preparation of compute-0 in {} (missing)'.format(
         upgraded_node['state_file']) in str(error.value)
     assert upgraded_node['bus'].calls('EnableUnitFiles') == []
+
+
+def test_a_rerun_in_always_mode_never_replaces_data_again(upgraded_node):
+    kept = upgraded_node['kept']
+    first = upgraded_node['restore']('always')
+    assert sorted(a for _, _, a in first['restored']) == ['replaced', 'replaced']
+    # TripleO has started the services, which write to their data.
+    (kept / 'nova.conf').write_text('[DEFAULT]\n# written by the running service\n')
+
+    again = upgraded_node['restore']('always')
+
+    assert sorted(a for _, _, a in again['restored']) == ['present', 'present']
+    assert (kept / 'nova.conf').read_text() == '[DEFAULT]\n# written by the running service\n'

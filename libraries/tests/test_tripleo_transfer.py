@@ -137,7 +137,8 @@ def test_database_moves_once_from_the_old_node_to_the_new_one(cloud):
     assert target.fingerprint('cloud') == expected
     with open(cloud.flag) as stream:
         flag = json.load(stream)
-    assert (flag['transfer_id'], flag['source'], flag['datadir']) == (transfer_id, SOURCE, cloud.target.datadir)
+    assert (flag['transfer_id'], flag['source'], flag['datadir'], flag['state']) == (
+        transfer_id, SOURCE, cloud.target.datadir, 'installed')
     assert [t['state'] for t in cloud.transfers() if t['id'] == transfer_id] == ['sealed']
     target.stop()
 
@@ -327,3 +328,47 @@ def test_a_pull_whose_sealing_failed_only_seals_when_run_again(cloud):
     assert 'it is now sealed' in resumed.stdout
     assert [t['state'] for t in cloud.transfers()] == ['sealed']
     assert snapshot(cloud.target.datadir) == installed
+
+
+def test_a_flag_that_cannot_be_written_leaves_the_datadir_as_it_was(cloud):
+    # The flag's directory cannot be created (a file is in the way): the datadir must not be swapped without one.
+    os.makedirs(os.path.dirname(os.path.dirname(cloud.flag)), exist_ok=True)
+    open(os.path.dirname(cloud.flag), 'w').close()
+    assert cloud.open_transfer().status_code == 201
+    assert push(cloud).returncode == 0
+    before = snapshot(cloud.target.datadir)
+    token = open(cloud.target_token).read().strip()
+
+    with pytest.raises(tripleo_transfer.TransferError) as failed:
+        tripleo_transfer.pull(tripleo_helper_client.HelperClient(cloud.daemon.url, token, retries=0), TARGET,
+                              datadir=cloud.target.datadir, flag_file=cloud.flag)
+
+    assert 'was not changed, run this again' in str(failed.value)
+    assert snapshot(cloud.target.datadir) == before
+    assert [t['state'] for t in cloud.transfers()] == ['open']
+
+
+def test_a_flag_left_by_an_interrupted_swap_refuses_and_never_seals(cloud):
+    assert cloud.open_transfer().status_code == 201
+    transfer_id = cloud.transfers()[0]['id']
+    assert push(cloud).returncode == 0
+    os.makedirs(os.path.dirname(cloud.flag))
+    with open(cloud.flag, 'w') as stream:
+        json.dump({'transfer_id': transfer_id, 'state': tripleo_transfer.FLAG_SWAPPING}, stream)
+
+    refused = pull(cloud)
+
+    assert refused.returncode == 1
+    assert 'interrupted while swapping the datadir' in refused.stderr
+    assert [t['state'] for t in cloud.transfers()] == ['open']
+
+
+def test_a_datadir_whose_parent_is_missing_is_a_clear_refusal(cloud, tmp_path):
+    assert cloud.open_transfer().status_code == 201
+    assert push(cloud).returncode == 0
+    datadir = tmp_path / 'no-such-parent' / 'mysql'
+    refused = run_tool(PULL, cloud.daemon.url, cloud.target_token, TARGET, datadir, '--flag-file', cloud.flag)
+    assert refused.returncode == 1
+    assert 'Traceback' not in refused.stderr
+    assert 'cannot stage the transfer next to {}'.format(datadir) in refused.stderr
+    assert not os.path.exists(cloud.flag)

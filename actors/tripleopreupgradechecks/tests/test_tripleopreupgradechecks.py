@@ -2,21 +2,22 @@
 import pytest
 
 from leapp.libraries.common import tripleo_checks
-from leapp.models import (TripleoCephFacts, TripleoNodeFacts, TripleoNodeIdentity, TripleoPackageFacts,
-                          TripleoPacemakerFacts, TripleoUnitFacts, TripleoUpgradeConfig)
+from leapp.models import (TripleoCephFacts, TripleoCephQuorum, TripleoNodeFacts, TripleoNodeIdentity,
+                          TripleoPackageFacts, TripleoPacemakerFacts, TripleoUnitFacts, TripleoUpgradeConfig)
 from leapp.reporting import Report
 from leapp.utils.report import is_inhibitor
 
 
-def controller_facts(node):
-    return TripleoNodeFacts(
-        node_name=node,
+def controller_facts(node, **parts):
+    facts = dict(
         identity=TripleoNodeIdentity(kind='overcloud', service_names=['pacemaker'],
                                      database_nodes=['controller-0', 'controller-1', 'controller-2']),
         units=TripleoUnitFacts(known=True),
         pacemaker=TripleoPacemakerFacts(membership='member', node_state='online'),
         ceph=TripleoCephFacts(hosts_mon=True),
         packages=TripleoPackageFacts(known=True, pacemaker='2.1.2-4.el8', corosync='3.1.5-2.el8'))
+    facts.update(parts)
+    return TripleoNodeFacts(node_name=node, **facts)
 
 
 @pytest.fixture
@@ -63,6 +64,29 @@ def test_transfer_flag_is_an_inhibitor(current_actor_context, controllers, tmp_p
     current_actor_context.feed(config(controllers, 'controller-1', tmp_path), controller_facts('controller-1'))
     current_actor_context.run()
     assert is_inhibitor(reports(current_actor_context)['tripleo_upgrade.transfer_flag'])
+
+
+def test_unknown_facts_are_one_low_report_that_does_not_inhibit(current_actor_context, controllers, tmp_path):
+    facts = controller_facts(
+        'controller-1', units=TripleoUnitFacts(known=False, reason='cannot reach systemd on the system bus: no socket'),
+        ceph=TripleoCephFacts(hosts_mon=True, container='ceph-mon-controller-1', quorum=TripleoCephQuorum(
+            known=False, reason='`podman exec ceph-mon-controller-1 ceph quorum_status -f json` did not answer')))
+    current_actor_context.feed(config(controllers, 'controller-1', tmp_path), facts)
+    current_actor_context.run()
+    found = reports(current_actor_context)
+    unknown = found['tripleo_upgrade.facts.unknown']
+    assert not is_inhibitor(unknown)
+    assert unknown['severity'] == 'low'
+    assert 'TripleO systemd units (cannot reach systemd on the system bus: no socket)' in unknown['summary']
+    assert 'ceph-mon quorum (`podman exec ceph-mon-controller-1 ceph quorum_status -f json` did not answer)' in \
+        unknown['summary']
+    assert 'Pacemaker' not in unknown['summary']
+
+
+def test_known_facts_give_no_unknown_facts_report(current_actor_context, controllers, tmp_path):
+    current_actor_context.feed(config(controllers, 'controller-1', tmp_path), controller_facts('controller-1'))
+    current_actor_context.run()
+    assert 'tripleo_upgrade.facts.unknown' not in reports(current_actor_context)
 
 
 def test_no_configuration_no_checks(current_actor_context):
