@@ -85,6 +85,8 @@ def main():
     parser.add_argument('--size-gib', type=float, default=2.0)
     parser.add_argument('--workdir', help='where the trees and the daemon state go (default: a temp dir)')
     args = parser.parse_args()
+    if args.workdir:
+        os.makedirs(args.workdir, exist_ok=True)
     work = tempfile.mkdtemp(prefix='bench-daemon-', dir=args.workdir)
     try:
         src = os.path.join(work, 'src')

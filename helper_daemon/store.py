@@ -76,7 +76,8 @@ def _objects(item_dir: Path) -> list[tuple[int, str, Path]]:
 
 
 class Upload:
-    """One upload in progress: a private temp file, hashed while written. Not thread-safe; one writer."""
+    """One upload in progress: a private temp file, hashed while written. One writer at a time; `abort()` may
+    come from another thread while a write runs: it waits for that write, and later writes are refused."""
 
     def __init__(self, store: "ItemStore", node: str, item: str):
         self.store, self.node, self.item = store, node, item
@@ -96,8 +97,18 @@ class Upload:
         self._hash = hashlib.sha256()
         self.size = 0
         self._next_check = 0
+        self._lock = threading.Lock()
 
-    def write(self, data: bytes | bytearray) -> None:
+    def write(self, data: bytes | bytearray) -> int:
+        """Append `data`; returns its length."""
+        with self._lock:
+            if self._file is None:
+                raise StoreError(409, "upload ended", f"the upload of item {self.item!r} of node {self.node!r} "
+                                 "has already ended")
+            self._write(data)
+        return len(data)
+
+    def _write(self, data: bytes | bytearray) -> None:
         if self.size + len(data) > self._next_check:
             # Room for everything up to the next check, so the reserve is never crossed in between.
             self.store.check_reserve(len(data) + RESERVE_CHECK_EVERY)
@@ -134,9 +145,10 @@ class Upload:
 
     def abort(self) -> None:
         """Forget the upload: nothing of it stays (safe to call after commit: then it does nothing)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
         self.tmp_path.unlink(missing_ok=True)
         self.store.prune_empty(self.node, self.item)
 

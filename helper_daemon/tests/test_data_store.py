@@ -327,3 +327,17 @@ def test_state_dir_readable_by_others_is_refused(tmp_path):
     assert os.listdir(str(state)) == []
 
 
+
+
+def test_an_aborted_upload_refuses_a_late_batch_and_leaves_no_file(tmp_path):
+    # The daemon writes one batch in a worker thread while the next arrives; a batch that reaches the disk
+    # after the upload failed must not recreate anything.
+    from helper_daemon.store import ItemStore, StoreError
+
+    store = ItemStore(tmp_path / 'nodes')
+    upload = store.begin_upload('ctl-0', 'mysql')
+    upload.write(b'x' * 1000)
+    upload.abort()
+    with pytest.raises(StoreError, match='already ended'):
+        upload.write(b'late batch')
+    assert files_under(str(tmp_path / 'nodes')) == set() and store.current('ctl-0', 'mysql') is None
