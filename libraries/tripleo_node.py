@@ -16,6 +16,7 @@ import json
 import os
 
 HIERADATA_DIR = '/etc/puppet/hieradata'
+OS_RELEASE = '/etc/os-release'
 ROLE_FILES = ('role_extraconfig.json', 'extraconfig.json')
 
 
@@ -90,3 +91,16 @@ def _names(value):
     if not isinstance(value, list):
         return []
     return sorted(set(_short(v) for v in value if isinstance(v, str) and v))
+
+
+def os_release(path=OS_RELEASE):
+    """VERSION_ID of the running OS (e.g. '8.4'), or None when it cannot be read."""
+    try:
+        with open(path) as f:
+            for line in f:
+                name, _, value = line.strip().partition('=')
+                if name == 'VERSION_ID':
+                    return value.strip('"\'') or None
+    except (IOError, OSError):
+        return None
+    return None

@@ -27,11 +27,11 @@ import time
 from fnmatch import fnmatchcase
 
 from . import tripleo_persist
+from .tripleo_node import OS_RELEASE, os_release
 from .tripleo_helper_client import DaemonError, LeaseRefused
 from .tripleo_systemd import SystemdError
 
 STATE_FILE = '/var/lib/tripleo-upgrade-node/prepare-state.json'
-OS_RELEASE = '/etc/os-release'
 UNIT_PATTERNS = ('tripleo_*',)
 CLUSTER_UNITS = ('pacemaker.service', 'corosync.service')
 # ceph-mon keeps running on nodes that are down for the upgrade: at least 2 monitors at all times.
@@ -79,19 +79,6 @@ def save_state(path, state):
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-
-
-def os_release(path=OS_RELEASE):
-    """VERSION_ID from os-release (e.g. '8.4'), or None."""
-    try:
-        with open(path) as f:
-            for line in f:
-                key, _, value = line.strip().partition('=')
-                if key == 'VERSION_ID':
-                    return value.strip('"\'')
-    except (IOError, OSError):
-        return None
-    return None
 
 
 def _merge(earlier, new):

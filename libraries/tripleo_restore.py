@@ -15,7 +15,7 @@ Later, once TripleO's upgrade run has started the node's services, ``report_comp
 daemon (phase ``completed``: from then on no database transfer may target this node's role) and
 ends the node's lease so that the next node of its role may go down.
 """
-from . import tripleo_persist, tripleo_prepare
+from . import tripleo_node, tripleo_persist, tripleo_prepare
 from .tripleo_helper_client import DaemonError
 from .tripleo_systemd import SystemdError
 
@@ -39,7 +39,7 @@ def restore(client, systemd, node, restore_mode='missing-only', state_file=tripl
             'what to restore and which units to enable; check `tripleo-upgrade-helper status` on the undercloud '
             'and the leapp logs of the preparation'.format(
                 node, state_file, 'missing' if state is None else 'phase {}'.format(state.get('phase'))))
-    release = tripleo_prepare.os_release(os_release_file)
+    release = tripleo_node.os_release(os_release_file)
     try:
         if state['phase'] == 'upgraded':
             restored = [(r['item'], path, 'present') for r in state['items'] for path in r['paths']]
@@ -70,7 +70,7 @@ def report_completed(client, node, os_release_file=tripleo_prepare.OS_RELEASE, r
     :return: the OS release reported
     :raises DaemonError: naming what was done before the failure (both calls are idempotent: re-run)
     """
-    release = tripleo_prepare.os_release(os_release_file)
+    release = tripleo_node.os_release(os_release_file)
     client.put_status(node, 'completed', os_release=release)
     if release_lease:
         try:

@@ -6,8 +6,7 @@ Works on the report dicts leapp stores in ``Report.report`` (title, summary, sev
 key, detail.remediations); imports nothing from leapp.
 """
 from .tripleo_helper_client import DaemonError
-
-OS_RELEASE = '/etc/os-release'
+from .tripleo_node import OS_RELEASE, os_release
 
 
 def status_entries(reports):
@@ -29,19 +28,6 @@ def status_entries(reports):
             'remediation': remediation,
         })
     return sorted(entries, key=lambda e: (not e['inhibitor'], e['title'] or ''))
-
-
-def os_release(path=OS_RELEASE):
-    """VERSION_ID of the running OS (e.g. '8.4'), or None when it cannot be read."""
-    try:
-        with open(path) as f:
-            for line in f:
-                name, _, value = line.strip().partition('=')
-                if name == 'VERSION_ID':
-                    return value.strip('"\'') or None
-    except (IOError, OSError):
-        return None
-    return None
 
 
 def send_preupgrade(client, node, entries, leapp_run_id=None, os_release_path=OS_RELEASE):
