@@ -87,7 +87,8 @@ class RestoreMode(Config):
     name = 'restore_mode'
     type_ = fields.String()
     default = DEFAULTS[name]
-    description = 'missing-only (in-place upgrade: restore only what is missing) or always (reprovisioned node).'
+    description = ('missing-only (in-place upgrade: restore only what is missing or an empty directory) '
+                   'or always (replace what is there).')
 
 
 class TargetRepositories(Config):

@@ -23,6 +23,10 @@ class ArchiveError(Exception):
     """tar failed; the message has the command's purpose and tar's own words."""
 
 
+class NotRootArchive(ArchiveError):
+    """The archive holds relative names (such as a database push), not paths of the root file system."""
+
+
 def _member(path):
     if not os.path.isabs(path):
         raise ArchiveError('{!r} is not an absolute path'.format(path))
@@ -64,10 +68,8 @@ def extract(archive, directory, paths=None):
     Unpack the archive file ``archive`` into ``directory`` (absolute paths of the archive land
     below it); only ``paths`` (absolute, as archived) when given. zstd is recognised by its magic number.
     """
-    with open(archive, 'rb') as f:
-        compressed = f.read(len(ZSTD_MAGIC)) == ZSTD_MAGIC
     command = (['tar', '--extract', '--file=' + archive, '--directory=' + directory, '--same-owner',
-                '--preserve-permissions'] + METADATA_OPTIONS + (ZSTD if compressed else []))
+                '--preserve-permissions'] + METADATA_OPTIONS + _decompression(archive))
     if paths:
         command += ['--'] + [_member(p) for p in paths]
     with tempfile.TemporaryFile() as errors:
@@ -75,6 +77,44 @@ def extract(archive, directory, paths=None):
         if status != 0:
             raise ArchiveError('tar could not unpack {} into {}: {}'.format(archive, directory,
                                                                             _tail(errors, status)))
+
+
+def roots(archive):
+    """
+    The absolute paths that ``stream()`` archived into ``archive``: the members that are not
+    inside another one. tar writes each path's tree in one run, so this reads the member list
+    once, in constant memory. An archive of relative names (not made by ``stream()``, such as
+    a database push of a datadir's contents) raises NotRootArchive.
+    """
+    found = []
+    with tempfile.TemporaryFile() as errors:
+        tar = subprocess.Popen(['tar', '--list', '--file=' + archive] + _decompression(archive),
+                               stdout=subprocess.PIPE, stderr=errors)
+        try:
+            for line in tar.stdout:
+                name = line.decode('utf-8', 'surrogateescape').rstrip('\n').rstrip('/')
+                if not (found and (name == found[-1] or name.startswith(found[-1] + '/'))):
+                    found.append(name)
+            status = tar.wait()
+        finally:
+            tar.stdout.close()
+            if tar.poll() is None:
+                tar.kill()
+                tar.wait()
+        if status != 0:
+            raise ArchiveError('tar could not list {}: {}'.format(archive, _tail(errors, status)))
+    if not found:
+        raise ArchiveError('{} holds no files'.format(archive))
+    relative = [name for name in found if name in ('', '.') or name.startswith(('./', '../', '/'))]
+    if relative:
+        raise NotRootArchive('{} does not hold paths of the root file system (it holds {!r})'.format(
+            archive, relative[0]))
+    return ['/' + name for name in found]
+
+
+def _decompression(archive):
+    with open(archive, 'rb') as f:
+        return ZSTD if f.read(len(ZSTD_MAGIC)) == ZSTD_MAGIC else []
 
 
 def swap_into_place(staged, path, aside):

@@ -240,6 +240,10 @@ class HelperClient(object):
         url = self._url('nodes', node, 'status')
         return self._json(self._request('PUT', url, json=body), 'PUT', url)
 
+    def node_status(self, node):
+        """``node``'s current status at the daemon: {"phase", "os_release", ..., "timeline"}."""
+        return self._get_json(self._url('nodes', node, 'status'))
+
     def acquire_lease(self, node, dry_run=False):
         """Ask for the right to take ``node`` down; raise LeaseRefused with the daemon's reasons."""
         url = self._url('nodes', node, 'lease')

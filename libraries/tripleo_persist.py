@@ -21,8 +21,10 @@ would need the digest before the body: reading or spooling everything twice.)
 Restore downloads an item to a temporary file, whose digest the client checks against the
 daemon's and which is compared with the digest recorded at persist time, all BEFORE anything
 is unpacked. Each path is then unpacked into a staging directory next to it (same file system)
-and renamed into place: a failure leaves either the old state or the complete new one.
+and renamed into place: a failure leaves either the old state or the complete new one. Without
+prepare's record (a reinstalled node), ``restore_stored`` takes the paths from each archive itself.
 """
+import contextlib
 import errno
 import json
 import os
@@ -128,37 +130,116 @@ def restore(client, node, records, mode='missing-only', work_dir=None):
     Put persisted items back in place.
 
     :param records: as returned by persist()
-    :param mode: ``missing-only`` restores a path only where it does not exist (an in-place
-                 upgrade kept the rest); ``always`` replaces existing paths (a reprovisioned node)
+    :param mode: ``missing-only`` restores a path only where it does not exist or is an empty
+                 directory (an in-place upgrade kept the rest; a new package may have created the
+                 directory empty); ``always`` replaces existing paths (a reprovisioned node)
     :param work_dir: where the archive is downloaded to (default: the system temp directory)
     :return: [(item, path, action)] with action ``restored``, ``replaced`` or ``present`` (left as is)
     """
-    if mode not in RESTORE_MODES:
-        raise PersistError('unknown restore mode {!r}; use one of {}'.format(mode, ', '.join(RESTORE_MODES)))
+    _check_mode(mode)
     done = []
     for record in records:
         item, paths = record['item'], record['paths']
-        wanted = [p for p in paths if mode == 'always' or not os.path.lexists(p)]
-        done.extend((item, p, 'present') for p in paths if p not in wanted)
-        if not wanted:
+        if not any(_wanted(p, mode) for p in paths):
+            done.extend((item, p, 'present') for p in paths)
             continue
-        with tempfile.NamedTemporaryFile(dir=work_dir, prefix='tripleo-restore-{}-'.format(item)) as archive:
-            try:
-                got = client.get_item(node, item, archive)
-            except DaemonError as exc:
-                raise PersistError('item {!r} could not be downloaded; nothing of it was restored: {}'.format(
-                    item, exc)) from exc
-            if record.get('sha256') and got['sha256'] != record['sha256']:
-                raise PersistError(
-                    'item {!r}: the daemon holds a copy with sha256 {}, but this node persisted sha256 {}; '
-                    'nothing of it was restored. Check `tripleo-upgrade-helper status` for who replaced it'.format(
-                        item, got['sha256'], record['sha256']))
-            archive.flush()
-            for path in wanted:
-                existed = os.path.lexists(path)
-                _put_in_place(archive.name, path)
-                done.append((item, path, 'replaced' if existed else 'restored'))
+        with _downloaded(client, node, item, work_dir, record.get('sha256')) as archive:
+            done.extend(_restore_paths(item, archive, paths, mode))
     return done
+
+
+def restore_stored(client, node, mode='always', items=None, work_dir=None, progress=None):
+    """
+    Put back what the daemon holds for ``node`` when prepare's record is gone (a reprovisioned
+    node): each archive's own root paths (tripleo_archive.roots) say where it goes.
+
+    :param items: the item names to restore (default: every item the daemon holds)
+    :param progress: called with (item, size in bytes) before each download
+    :return: (done as restore() returns it, skipped [(item, why)]): an item that is not an
+             archive of root paths, such as a database push, is skipped, not unpacked
+    """
+    _check_mode(mode)
+    stored = client.list_items(node)
+    unknown = sorted(set(items or ()) - set(s['item'] for s in stored))
+    if unknown:
+        raise PersistError('the daemon holds no item {} of {} (it holds: {})'.format(
+            ', '.join(unknown), node, ', '.join(s['item'] for s in stored) or 'nothing'))
+    done, skipped = [], []
+    for entry in stored:
+        item = entry['item']
+        if items and item not in items:
+            continue
+        if progress:
+            progress(item, entry['size'])
+        with _downloaded(client, node, item, work_dir, entry['sha256']) as archive:
+            try:
+                paths = tripleo_archive.roots(archive)
+            except tripleo_archive.NotRootArchive as exc:
+                skipped.append((item, str(exc)))
+                continue
+            except tripleo_archive.ArchiveError as exc:
+                raise PersistError('item {!r} cannot be read; nothing of it was restored: {}'.format(
+                    item, exc)) from exc
+            done.extend(_restore_paths(item, archive, paths, mode))
+    return done, skipped
+
+
+def _check_mode(mode):
+    if mode not in RESTORE_MODES:
+        raise PersistError('unknown restore mode {!r}; use one of {}'.format(mode, ', '.join(RESTORE_MODES)))
+
+
+@contextlib.contextmanager
+def _downloaded(client, node, item, work_dir, sha256):
+    """The path of ``item``'s archive, downloaded and verified, removed on exit."""
+    try:
+        archive = tempfile.NamedTemporaryFile(dir=work_dir, prefix='tripleo-restore-{}-'.format(item))
+    except OSError as exc:
+        raise PersistError('item {!r}: cannot create a download file in {}: {}'.format(
+            item, work_dir or tempfile.gettempdir(), exc.strerror)) from exc
+    with archive:
+        try:
+            got = client.get_item(node, item, archive)
+            archive.flush()
+        except DaemonError as exc:
+            raise PersistError('item {!r} could not be downloaded; nothing of it was restored: {}'.format(
+                item, exc)) from exc
+        except OSError as exc:
+            raise PersistError('item {!r} could not be written to {}: {}; nothing of it was restored'.format(
+                item, archive.name, exc.strerror or exc)) from exc
+        if sha256 and got['sha256'] != sha256:
+            raise PersistError(
+                'item {!r}: the daemon holds a copy with sha256 {}, but this node persisted sha256 {}; '
+                'nothing of it was restored. Check `tripleo-upgrade-helper status` for who replaced it'.format(
+                    item, got['sha256'], sha256))
+        yield archive.name
+
+
+def _restore_paths(item, archive, paths, mode):
+    done = []
+    for path in paths:
+        if not _wanted(path, mode):
+            done.append((item, path, 'present'))
+            continue
+        existed = os.path.lexists(path)
+        _put_in_place(archive, path)
+        done.append((item, path, 'replaced' if existed else 'restored'))
+    return done
+
+
+def _wanted(path, mode):
+    return mode == 'always' or _missing(path)
+
+
+def _missing(path):
+    if not os.path.lexists(path):
+        return True
+    if os.path.isdir(path) and not os.path.islink(path):
+        try:
+            return not os.listdir(path)
+        except OSError:
+            return False
+    return False
 
 
 def _put_in_place(archive, path):

@@ -7,6 +7,8 @@ The first boot on the new OS (FirstBoot): put the node's data back and leave its
    next upgrade step, on its own schedule;
 3. report ``upgraded`` to the helper daemon with the new OS release and the leapp run id.
 
+``restore_reprovisioned`` does steps 1 and 3 on a node that was reinstalled rather than upgraded.
+
 It works from prepare's record (tripleo_prepare.STATE_FILE), which the OS upgrade keeps. Every
 step is idempotent, so a re-run is harmless: once the record says ``upgraded`` the data is never
 unpacked again, not even in ``always`` mode (the services may have written to it since).
@@ -25,7 +27,7 @@ class RestoreError(Exception):
 
 
 def restore(client, systemd, node, restore_mode='missing-only', state_file=tripleo_prepare.STATE_FILE,
-            os_release_file=tripleo_prepare.OS_RELEASE, run_id=None, work_dir=None):
+            os_release_file=tripleo_node.OS_RELEASE, run_id=None, work_dir=None):
     """
     Run steps 1-3 (see module doc).
 
@@ -37,7 +39,8 @@ def restore(client, systemd, node, restore_mode='missing-only', state_file=tripl
         raise RestoreError(
             'there is no record of a completed TripleO upgrade preparation of {} in {} ({}), so it is not known '
             'what to restore and which units to enable; check `tripleo-upgrade-helper status` on the undercloud '
-            'and the leapp logs of the preparation'.format(
+            'and the leapp logs of the preparation (on a reinstalled node, run tools/tripleo-upgrade-restore '
+            'instead)'.format(
                 node, state_file, 'missing' if state is None else 'phase {}'.format(state.get('phase'))))
     release = tripleo_node.os_release(os_release_file)
     try:
@@ -63,7 +66,44 @@ def restore(client, systemd, node, restore_mode='missing-only', state_file=tripl
     return {'restored': restored, 'enabled_units': state['disabled_units'], 'os_release': release}
 
 
-def report_completed(client, node, os_release_file=tripleo_prepare.OS_RELEASE, release_lease=True):
+def restore_reprovisioned(client, node, restore_mode='always', items=None, os_release_file=tripleo_node.OS_RELEASE,
+                          work_dir=None, progress=None):
+    """
+    Step 1 and 3 on a node that was reinstalled instead of upgraded in place: prepare's record went
+    with the old disk, so what the daemon holds for the node is restored, each archive to the paths
+    it was made of. There are no units to enable: TripleO's deployment of the node creates them.
+
+    Refused once the node reported ``completed``: its services have run on the new OS since, and
+    ``always`` would throw away what they wrote.
+
+    :return: {"restored": [(item, path, action)], "skipped": [(item, why)], "os_release": "9.2"}
+    :raises RestoreError: naming the item; what was already moved into place stays, re-run to go on
+    """
+    release = tripleo_node.os_release(os_release_file)
+    try:
+        phase = client.node_status(node).get('phase')
+    except DaemonError as exc:
+        raise RestoreError('the status of {} could not be read, nothing was restored: {}'.format(node, exc)) from exc
+    if phase == 'completed':
+        raise RestoreError(
+            '{} reported its services started on the new OS (phase completed), so its data is in use; nothing '
+            'was restored. Restore single paths by hand from `GET /v1/nodes/{}/data/ITEM` if you must'.format(
+                node, node))
+    try:
+        restored, skipped = tripleo_persist.restore_stored(client, node, restore_mode, items, work_dir=work_dir,
+                                                           progress=progress)
+    except (tripleo_persist.PersistError, DaemonError) as exc:
+        raise RestoreError('restoring the data of {} failed: {}. Fix the cause and run the restore again'.format(
+            node, exc)) from exc
+    try:
+        client.put_status(node, 'upgraded', os_release=release)
+    except DaemonError as exc:
+        raise RestoreError('the data of {} is restored, but the helper daemon was not told: {}'.format(
+            node, exc)) from exc
+    return {'restored': restored, 'skipped': skipped, 'os_release': release}
+
+
+def report_completed(client, node, os_release_file=tripleo_node.OS_RELEASE, release_lease=True):
     """
     Report ``completed`` (services started on the new OS) and release the node's lease.
 

@@ -1,7 +1,7 @@
 """
-Shared by the node commands in this directory (tripleo-transfer-pull, tripleo-upgrade-complete):
-they run from the installed leapp repository, outside leapp, and load its sibling libraries/
-directory as a package, the way the repository's conftest.py does.
+Shared by the node commands in this directory (tripleo-transfer-pull, tripleo-upgrade-restore,
+tripleo-upgrade-complete): they run from the installed leapp repository, outside leapp, and load
+its sibling libraries/ directory as a package, the way the repository's conftest.py does.
 """
 import os
 import sys

@@ -115,6 +115,9 @@ def complete_transfer(transfer_id: str, request: Request, caller: AnyCaller) -> 
     db = request.app.state.db
     with db.transaction() as conn:
         found = load_transfers(conn, "WHERE id = ?", (transfer_id,))
+        # A node that is neither source nor target learns nothing of the transfer, not even that it exists.
+        if found and not caller.is_admin and caller.node not in (found[0]["source"], found[0]["target"]):
+            found = []
         if not found:
             raise ApiError(404, "unknown transfer", f"there is no transfer {transfer_id[:40]!r}; "
                            "see GET /v1/nodes/<node>/transfers")

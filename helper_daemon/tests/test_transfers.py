@@ -138,6 +138,8 @@ def test_transfer_lifecycle(upgraded_one):
 
     # Only the target (or admin) seals it; sealing twice is harmless.
     assert fleet.complete(tid, node='controller-0').status_code == 403
+    outsider = fleet.complete(tid, node='controller-2')
+    assert (outsider.status_code, outsider.json()['error']) == (404, 'unknown transfer'), 'no hint that it exists'
     sealed = fleet.complete(tid, node='controller-1')
     assert sealed.status_code == 200 and sealed.json()['state'] == 'sealed' and sealed.json()['sealed_at']
     assert fleet.complete(tid).json() == sealed.json()

@@ -1,4 +1,5 @@
 import os
+import subprocess
 
 import pytest
 
@@ -80,3 +81,26 @@ def test_a_failed_swap_puts_the_old_tree_back(tmp_path):
         tripleo_archive.swap_into_place(str(tmp_path / 'vanished'), str(tmp_path / 'live'), str(tmp_path / 'aside'))
     assert (tmp_path / 'live' / 'f').read_text() == 'old'
     assert not (tmp_path / 'aside').exists()
+
+
+@pytest.mark.parametrize('compression', ['none', 'zstd'])
+def test_roots_are_the_paths_that_were_archived(tmp_path, compression):
+    tree = make_tree(str(tmp_path / 'var' / 'lib' / 'nova'))
+    single = tmp_path / 'etc' / 'nova.conf'
+    single.parent.mkdir()
+    single.write_text('[DEFAULT]\n')
+    prefix_sibling = make_tree(str(tmp_path / 'var' / 'lib' / 'nova-extra'))
+    archive = str(tmp_path / 'nova.tar')
+    _write_archive(archive, tripleo_archive.stream([tree, str(single), prefix_sibling], compression))
+    assert tripleo_archive.roots(archive) == [tree, str(single), prefix_sibling]
+
+
+def test_roots_refuse_an_archive_of_relative_names(tmp_path):
+    datadir = tmp_path / 'mysql'
+    datadir.mkdir()
+    (datadir / 'ibdata1').write_bytes(b'\0' * 16)
+    archive = str(tmp_path / 'push.tar')
+    subprocess.check_call(['tar', '-C', str(datadir), '--create', '--file', archive, '.'])
+    with pytest.raises(tripleo_archive.NotRootArchive) as error:
+        tripleo_archive.roots(archive)
+    assert str(error.value) == "{} does not hold paths of the root file system (it holds '.')".format(archive)

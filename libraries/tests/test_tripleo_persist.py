@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -90,6 +91,52 @@ def test_missing_only_keeps_what_exists_and_always_replaces_it(client, node_data
     done = tripleo_persist.restore(client, NODE, records, mode='always', work_dir=str(tmp_path))
     assert ('nova-state', nova, 'replaced') in done
     assert snapshot(nova) == before
+
+
+def test_missing_only_fills_an_empty_directory_a_new_package_created(client, node_data, tmp_path):
+    nova = node_data['nova-state'][0]
+    before = snapshot(nova)
+    records = tripleo_persist.persist(client, NODE, {'nova-state': [nova]})
+    shutil.rmtree(nova)
+    os.mkdir(nova)
+
+    done = tripleo_persist.restore(client, NODE, records, mode='missing-only', work_dir=str(tmp_path))
+    assert done == [('nova-state', nova, 'replaced')]
+    assert snapshot(nova) == before
+
+
+def test_without_a_record_the_stored_archives_say_where_they_go(client, node_data, tmp_path):
+    """A reprovisioned node: prepare's record is gone with the old disk, the daemon still holds the data."""
+    nova, secrets = node_data['nova-state'][0], node_data['libvirt-secrets'][0]
+    before = snapshot(nova)
+    tripleo_persist.persist(client, NODE, node_data)
+    datadir = tmp_path / 'mysql'
+    datadir.mkdir()
+    (datadir / 'ibdata1').write_bytes(b'\0' * 16)
+    push = subprocess.Popen(['tar', '-C', str(datadir), '--create', '--file=-', '.'], stdout=subprocess.PIPE)
+    client.put_item(NODE, 'mysql', iter(lambda: push.stdout.read(65536), b''))
+    assert push.wait() == 0
+    shutil.rmtree(nova)
+    shutil.rmtree(secrets)
+    os.makedirs(nova)
+    with open(os.path.join(nova, 'left-by-the-installer'), 'w') as f:
+        f.write('x')
+
+    done, skipped = tripleo_persist.restore_stored(client, NODE, work_dir=str(tmp_path))
+    assert sorted(done) == [('libvirt-secrets', secrets, 'restored'), ('nova-state', nova, 'replaced')]
+    assert snapshot(nova) == before
+    assert (tmp_path / 'etc' / 'libvirt' / 'secrets' / 'uuid.xml').read_text() == '<secret/>'
+    assert [item for item, _ in skipped] == ['mysql']
+    assert 'does not hold paths of the root file system' in skipped[0][1]
+
+    done, _ = tripleo_persist.restore_stored(client, NODE, mode='missing-only', items=['nova-state'],
+                                             work_dir=str(tmp_path))
+    assert done == [('nova-state', nova, 'present')]
+    with pytest.raises(PersistError) as error:
+        tripleo_persist.restore_stored(client, NODE, items=['nova-state', 'keystone'])
+    assert str(error.value) == ('the daemon holds no item keystone of compute-0 '
+                                '(it holds: libvirt-secrets, mysql, nova-state)')
+    assert not [n for n in os.listdir(str(tmp_path)) if n.startswith('tripleo-restore-')]
 
 
 def test_a_corrupt_copy_on_the_daemon_is_refused_before_anything_is_unpacked(client, node_data, helper_daemon,
