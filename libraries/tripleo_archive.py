@@ -55,10 +55,7 @@ def stream(paths, compression='none'):
                 yield chunk
             status = tar.wait()
         finally:
-            tar.stdout.close()
-            if tar.poll() is None:
-                tar.kill()
-                tar.wait()
+            _reap(tar)
         if status != 0:
             raise ArchiveError('tar could not archive {}: {}'.format(', '.join(paths), _tail(errors, status)))
 
@@ -97,10 +94,7 @@ def roots(archive):
                     found.append(name)
             status = tar.wait()
         finally:
-            tar.stdout.close()
-            if tar.poll() is None:
-                tar.kill()
-                tar.wait()
+            _reap(tar)
         if status != 0:
             raise ArchiveError('tar could not list {}: {}'.format(archive, _tail(errors, status)))
     if not found:
@@ -110,6 +104,14 @@ def roots(archive):
         raise NotRootArchive('{} does not hold paths of the root file system (it holds {!r})'.format(
             archive, relative[0]))
     return ['/' + name for name in found]
+
+
+def _reap(tar):
+    """Close tar's output and make sure it has ended: killed when its reader stopped early."""
+    tar.stdout.close()
+    if tar.poll() is None:
+        tar.kill()
+        tar.wait()
 
 
 def _decompression(archive):
