@@ -11,6 +11,8 @@ import os
 import subprocess
 import tempfile
 
+from . import tripleo_files
+
 COMPRESSIONS = ('none', 'zstd')
 CHUNK = 1024 * 1024
 METADATA_OPTIONS = ['--xattrs', '--xattrs-include=*', '--acls', '--selinux', '--numeric-owner']
@@ -135,11 +137,7 @@ def swap_into_place(staged, path, aside):
         if replacing:
             os.rename(aside, path)
         raise
-    parent = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-    try:
-        os.fsync(parent)
-    finally:
-        os.close(parent)
+    tripleo_files.fsync_dir(os.path.dirname(os.path.abspath(path)))
     return aside if replacing else None
 
 

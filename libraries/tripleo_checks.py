@@ -13,12 +13,10 @@ import os
 
 import requests
 
-from . import tripleo_persist
+from . import tripleo_persist, tripleo_transfer
 from .tripleo_findings import Finding
 from .tripleo_helper_client import DaemonError, HelperClient, LeaseRefused, node_name
 
-TRANSFER_FLAG_DIR = '/var/lib/tripleo/transfer-flags'
-DATABASE_FLAG = 'var-lib-mysql'
 TAR_BLOCK = 512
 L3_AGENT_SERVICE = 'neutron_l3'
 L3_AGENT_UNIT_PREFIX = 'tripleo_neutron_l3_agent'
@@ -30,12 +28,13 @@ def preupgrade_findings(config, facts, client=None, flag_dir=None):
     :param config: the validated tripleo_upgrade configuration (dict of TripleoUpgradeConfig values)
     :param facts: this node's facts (tripleo_facts.gather() / TripleoNodeFacts.dump()), or None
     :param client: a HelperClient; None builds one from config
-    :param flag_dir: where transfer flag files are (None: TRANSFER_FLAG_DIR)
+    :param flag_dir: where transfer flag files are (None: tripleo_transfer.FLAG_DIR)
     :return: list of Finding
     """
     node = facts['node_name'] if facts else node_name(config.get('node_name', ''))
     findings = daemon_findings(config, node, client)
-    findings.append(_transfer_flag(os.path.join(flag_dir or TRANSFER_FLAG_DIR, DATABASE_FLAG)))
+    findings.append(_transfer_flag(tripleo_transfer.flag_path(tripleo_transfer.DEFAULT_DATADIR,
+                                                              flag_dir or tripleo_transfer.FLAG_DIR)))
     if facts:
         findings.extend((_corosync_info(facts), _l3_agent_info(facts), _single_controller_info(facts),
                          _unknown_facts(facts)))

@@ -12,6 +12,7 @@ import stat
 from urllib.parse import urlsplit
 
 from . import tripleo_findings
+from .tripleo_archive import COMPRESSIONS
 
 SECTION = 'tripleo_upgrade'
 CONFIG_DIR = '/etc/leapp/actor_conf.d'
@@ -21,7 +22,6 @@ ITEM_NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,63}$')
 REPO_ID_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.:-]*$')
 TOKEN_RE = re.compile(r'^[A-Za-z0-9_-]{32,256}$')
 
-COMPRESSIONS = ('none', 'zstd')
 RESTORE_MODES = ('missing-only', 'always')
 
 # key -> default. The Leapp schema (configs/tripleo_upgrade.py) and the model share these names.
@@ -217,14 +217,22 @@ def _check_persist_items(value, values):
         yield ('expected a mapping of item name to a list of absolute paths, got {!r}'.format(value),
                'use for example {"nova-state": ["/var/lib/nova"]}')
         return
-    for item in sorted(value, key=str):
-        paths = value[item]
+    for problem in persist_items_problems(value):
+        yield problem
+
+
+def persist_items_problems(items):
+    """(problem, remediation) for every bad name or path list in an item -> [absolute paths] mapping."""
+    problems = []
+    for item in sorted(items, key=str):
+        paths = items[item]
         if not _is_text(item) or not ITEM_NAME_RE.match(item):
-            yield ('item name {!r} is not valid (lower-case letters, digits, _ . -, at most 64)'.format(item),
-                   'rename the item')
+            problems.append(('item name {!r} is not valid (lower-case letters, digits, _ . -, at most 64)'.format(
+                item), 'rename the item'))
         if not isinstance(paths, list) or not paths or not all(_is_text(p) and p.startswith('/') for p in paths):
-            yield ('item {!r}: expected a non-empty list of absolute paths, got {!r}'.format(item, paths),
-                   'list the absolute paths to persist for {!r}'.format(item))
+            problems.append(('item {!r} needs a non-empty list of absolute paths, not {!r}'.format(item, paths),
+                             'list the absolute paths to persist for {!r}'.format(item)))
+    return problems
 
 
 def _check_dropin_dir(value, values):

@@ -28,15 +28,13 @@ import contextlib
 import errno
 import json
 import os
-import re
 import shutil
 import tempfile
 
 from . import tripleo_archive
+from .tripleo_config import RESTORE_MODES, persist_items_problems
 from .tripleo_helper_client import DaemonError
 
-ITEM_NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,63}$')
-RESTORE_MODES = ('missing-only', 'always')
 STAGING_PREFIX = '.tripleo-restore-'
 
 
@@ -91,13 +89,8 @@ def _dropin_problem(document):
     unknown = sorted(set(document) - {'items'})
     if unknown:
         return 'unknown key(s) {}'.format(', '.join(unknown))
-    for item, paths in sorted(document['items'].items()):
-        if not ITEM_NAME_RE.match(item):
-            return 'item name {!r} is not valid (lower-case letters, digits, _ . -, at most 64)'.format(item)
-        if not isinstance(paths, list) or not paths or not all(
-                isinstance(p, str) and os.path.isabs(p) for p in paths):
-            return 'item {!r} needs a non-empty list of absolute paths, not {!r}'.format(item, paths)
-    return None
+    problems = persist_items_problems(document['items'])
+    return problems[0][0] if problems else None
 
 
 def persist(client, node, items, compression='none'):

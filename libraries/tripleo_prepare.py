@@ -22,11 +22,10 @@ reboot; after a rollback the record is removed and a re-run starts from scratch.
 """
 import json
 import os
-import subprocess
 import time
 from fnmatch import fnmatchcase
 
-from . import tripleo_persist
+from . import tripleo_files, tripleo_persist, tripleo_probe
 from .tripleo_node import OS_RELEASE, os_release
 from .tripleo_helper_client import DaemonError, LeaseRefused
 from .tripleo_systemd import SystemdError
@@ -45,10 +44,6 @@ class PrepareError(Exception):
     """The preparation failed; the message says at which step, why, and what state the node is in."""
 
 
-class PcsError(Exception):
-    """pcs failed or did not finish; the message has its command line and output."""
-
-
 def load_state(path):
     """The record of an earlier prepare, or None."""
     try:
@@ -65,20 +60,7 @@ def load_state(path):
 
 def save_state(path, state):
     """Write the record atomically: a crash leaves the old record or the new one, never a mix."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    tmp = '{}.tmp.{}'.format(path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'w') as f:
-        json.dump(state, f, indent=2, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    tripleo_files.write_json(path, state)
 
 
 def _merge(earlier, new):
@@ -149,7 +131,8 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
         save_state(state_file, state)
     except Exception as exc:
         # Whatever failed, even a bug, the node must not stay half-stopped.
-        known = isinstance(exc, (SystemdError, tripleo_persist.PersistError, DaemonError, PcsError, OSError))
+        known = isinstance(exc, (SystemdError, tripleo_persist.PersistError, DaemonError, tripleo_probe.ProbeFailed,
+                                 OSError))
         raise PrepareError(_roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout,
                                       'TripleO upgrade preparation of {} failed while {}: {}{}.'.format(
                                           node, step, '' if known else type(exc).__name__ + ': ', exc))) from exc
@@ -157,21 +140,8 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
 
 
 def _pcs(pcs_command, args, timeout):
-    command = list(pcs_command) + args
-    try:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   universal_newlines=True)
-    except OSError as exc:
-        raise PcsError('cannot run {}: {}'.format(command[0], exc.strerror)) from exc
-    try:
-        output, _ = process.communicate(timeout=timeout + 60)
-    except subprocess.TimeoutExpired as exc:
-        process.kill()
-        process.communicate()
-        raise PcsError('`{}` did not finish within {}s'.format(' '.join(command), timeout + 60)) from exc
-    if process.returncode != 0:
-        raise PcsError('`{}` failed with exit code {}: {}'.format(' '.join(command), process.returncode,
-                                                                 output.strip()[-1000:] or 'no output'))
+    # pcs bounds its cluster requests by --request-timeout; the extra minute is for pcs itself.
+    tripleo_probe.run(list(pcs_command) + args, timeout=timeout + 60)
 
 
 def _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout, what_failed):
@@ -193,7 +163,7 @@ def _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeou
         try:
             _pcs(pcs_command, ['cluster', 'start', '--request-timeout={}'.format(pcs_timeout)], pcs_timeout)
             story.append('The Pacemaker cluster runs again on this node.')
-        except PcsError as exc:
+        except tripleo_probe.ProbeFailed as exc:
             problems.append(str(exc))
     if problems:
         state['phase'] = 'failed'

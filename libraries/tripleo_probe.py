@@ -1,7 +1,7 @@
 """
-Running the node's own tools for facts, with every failure turned into a reason.
+Running the node's own tools (crm_mon, podman, pcs), with every failure turned into a reason.
 
-A probe that cannot run (tool absent, time-out, non-zero exit) raises ProbeFailed with a
+A command that cannot run (tool absent, time-out, non-zero exit) raises ProbeFailed with a
 sentence an operator understands; the facts gatherer records it as unknown with that reason.
 """
 import os

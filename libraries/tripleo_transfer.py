@@ -25,7 +25,7 @@ import socket
 import tempfile
 import time
 
-from . import tripleo_archive, tripleo_helper_client
+from . import tripleo_archive, tripleo_files, tripleo_helper_client
 
 DEFAULT_DATADIR = '/var/lib/mysql'
 DEFAULT_ITEM = 'mysql'
@@ -143,19 +143,7 @@ def _open_transfer(client, node, item):
 
 def _write_flag(flag, record):
     """Write the flag atomically (a half-written flag must never look like no flag)."""
-    os.makedirs(os.path.dirname(flag), mode=0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.flag-', dir=os.path.dirname(flag))
-    try:
-        with os.fdopen(fd, 'w') as stream:
-            json.dump(record, stream, indent=2, sort_keys=True)
-            stream.write('\n')
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.rename(tmp, flag)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    _fsync_dir(os.path.dirname(flag))
+    tripleo_files.write_json(flag, record, dir_mode=0o755)
 
 
 def _read_flag(flag):
@@ -164,14 +152,6 @@ def _read_flag(flag):
             return json.load(stream)
     except (OSError, ValueError):
         return {}
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _complete(client, transfer_id, datadir, flag):

@@ -1,7 +1,7 @@
 """The pre-upgrade checks actor against the helper daemon started as a real process."""
 import pytest
 
-from leapp.libraries.common import tripleo_checks
+from leapp.libraries.common import tripleo_transfer
 from leapp.models import (TripleoCephFacts, TripleoCephQuorum, TripleoNodeFacts, TripleoNodeIdentity,
                           TripleoPackageFacts, TripleoPacemakerFacts, TripleoUnitFacts, TripleoUpgradeConfig)
 from leapp.reporting import Report
@@ -22,7 +22,7 @@ def controller_facts(node, **parts):
 
 @pytest.fixture
 def controllers(helper_daemon, tmp_path, monkeypatch):
-    monkeypatch.setattr(tripleo_checks, 'TRANSFER_FLAG_DIR', str(tmp_path / 'transfer-flags'))
+    monkeypatch.setattr(tripleo_transfer, 'FLAG_DIR', str(tmp_path / 'transfer-flags'))
     for name in ('controller-0', 'controller-1', 'controller-2'):
         helper_daemon.add_node(name, 'Controller', ceph_mon=True, one_by_one=True)
     return helper_daemon
