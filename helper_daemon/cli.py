@@ -93,14 +93,14 @@ def _nodes_import(args: argparse.Namespace) -> int:
 
 def _nodes_list(args: argparse.Namespace) -> int:
     from helper_daemon import registry
+    from helper_daemon.status_table import table
 
     rows = registry.list_nodes(_registry_db(args))
     header = ("NODE", "ROLE", "CEPH-MON", "ONE-BY-ONE", "PHASE", "OS")
-    table = [header] + [(r["name"], r["role"], "yes" if r["ceph_mon"] else "", "yes" if r["one_by_one"] else "",
-                         r["phase"] or "-", r["os_release"] or "-") for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    for line in table([header] + [(r["name"], r["role"], "yes" if r["ceph_mon"] else "",
+                                   "yes" if r["one_by_one"] else "", r["phase"] or "-", r["os_release"] or "-")
+                                  for r in rows]):
+        print(line)
     return 0
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from helper_daemon.names import NODE_RE
+from helper_daemon.names import NODE_RE, is_node_name
 
 PACEMAKER_GROUP = "pacemaker"
 CEPH_MON_GROUP = "ceph_mon"
@@ -67,7 +67,7 @@ def parse_inventory(groups: dict, where: str = "inventory") -> list[InventoryNod
     for group, role in sorted(role_of_group.items()):
         for host in groups[group]["hosts"]:
             host = str(host)
-            if not NODE_RE.fullmatch(host):
+            if not is_node_name(host):
                 raise InventoryError(f"{where}: host {host!r} in group {group!r} is not a valid node name "
                                      f"({NODE_RE.pattern})")
             if host in nodes and nodes[host].role != role:

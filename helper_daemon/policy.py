@@ -127,18 +127,18 @@ class TransferPlan:
         }
 
 
+def os_state(os_release: str | None, target_os_major: int) -> str:
+    """The node's OS: "old", "new" (major >= target_os_major) or "unknown" (it never reported a release)."""
+    major = os_major(os_release)
+    return "unknown" if major is None else "new" if major >= target_os_major else "old"
+
+
 def split_by_os(nodes: Iterable[Node], target_os_major: int) -> tuple[list[str], list[str], list[str]]:
     """Names of (old OS, new OS, unknown OS) nodes, each sorted."""
-    old, new, unknown = [], [], []
+    by_state: dict[str, list[str]] = {"old": [], "new": [], "unknown": []}
     for node in sorted(nodes, key=lambda n: n.name):
-        major = os_major(node.os_release)
-        if major is None:
-            unknown.append(node.name)
-        elif major >= target_os_major:
-            new.append(node.name)
-        else:
-            old.append(node.name)
-    return old, new, unknown
+        by_state[os_state(node.os_release, target_os_major)].append(node.name)
+    return by_state["old"], by_state["new"], by_state["unknown"]
 
 
 def plan_transfer(

@@ -40,14 +40,15 @@ def _row(node: dict) -> tuple[str, ...]:
     )
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Fixed-width columns, two spaces apart, no trailing blanks (`rows` must not be empty)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
 
 def render(status: dict) -> str:
     nodes = sorted(status["nodes"], key=lambda n: (n["role"], n["name"]))
-    lines = _table([HEADER] + [_row(n) for n in nodes])
+    lines = table([HEADER] + [_row(n) for n in nodes])
 
     problems = [f"  {n['name']}: inhibitor {i['title']} [{i['key']}]" for n in nodes for i in n["inhibitors"]]
     # An error is often a multi-line log excerpt: its first line here, the rest in `status --json`.
@@ -59,7 +60,7 @@ def render(status: dict) -> str:
     role_rows = [(r["role"], f"{r['nodes']} node{'s' if r['nodes'] != 1 else ''}", f"old OS {r['old_os']}",
                   f"new OS {r['new_os']}", f"unknown OS {r['unknown_os']}", f"leased {r['leased']}",
                   "one-by-one" if r["one_by_one"] else "") for r in status["roles"]]
-    lines += ["  " + line for line in _table(role_rows)] if role_rows else ["  (no node registered)"]
+    lines += ["  " + line for line in table(role_rows)] if role_rows else ["  (no node registered)"]
 
     mon = status["ceph_mon"]
     if mon["running"] or mon["leased"]:
@@ -71,7 +72,7 @@ def render(status: dict) -> str:
 
     if status["transfers"]:
         lines += ["", "Transfers:"]
-        lines += ["  " + line for line in _table([
+        lines += ["  " + line for line in table([
             (f"#{t['id']}", t["role"], f"{t['source']} -> {t['target']}", ",".join(t["items"]),
              t["state"] + (" " + _when(t["sealed_at"]) if t["sealed_at"] else ""),
              f"forced: {t['forced_reason']}" if t["forced_reason"] else "")

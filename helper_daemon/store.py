@@ -20,18 +20,16 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional
 
+from helper_daemon.errors import ApiError
+
 OBJECT_RE = re.compile(r"obj-(\d{20})-([0-9a-f]{64})")
 TMP_PREFIX = ".tmp-"
 READ_CHUNK = 256 * 1024
 RESERVE_CHECK_EVERY = 16 * 1024 * 1024
 
 
-class StoreError(Exception):
-    """An upload cannot be stored; `status` is the HTTP status that says why."""
-
-    def __init__(self, status: int, error: str, detail: str):
-        super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
+class StoreError(ApiError):
+    """An upload cannot be stored (or an item not read); the API answers it as is, `status` says why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +47,8 @@ class StoredObject:
         return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def describe(self) -> dict:
-        return {"node": self.node, "item": self.item, "size": self.size, "sha256": self.sha256,
-                "stored_at": self.stored_at}
+        """How the API lists a stored item (GET /v1/nodes/<node>/data, GET /v1/status)."""
+        return {"item": self.item, "size": self.size, "sha256": self.sha256, "stored_at": self.stored_at}
 
 
 def _fsync_dir(path: Path) -> None:
@@ -185,15 +183,19 @@ class ItemStore:
         return Upload(self, node, item)
 
     def current(self, node: str, item: str) -> Optional[StoredObject]:
+        return self._listed(node, item)[0]
+
+    def _listed(self, node: str, item: str) -> tuple[Optional[StoredObject], list[tuple[int, str, Path]]]:
+        """The current object and every complete object (`_objects`) of an item, from one directory listing."""
         objects = _objects(self.item_dir(node, item))
         if not objects:
-            return None
+            return None, objects
         ns, sha256, path = objects[0]
         try:
             size = path.stat().st_size
         except FileNotFoundError:  # replaced just now by a newer upload
-            return self.current(node, item)
-        return StoredObject(node, item, path, size, sha256, ns)
+            return self._listed(node, item)
+        return StoredObject(node, item, path, size, sha256, ns), objects
 
     def open_current(self, node: str, item: str) -> tuple[Optional[StoredObject], Optional[BinaryIO]]:
         """The current object and an open file on it: the open file stays readable even if it is replaced."""
@@ -224,8 +226,9 @@ class ItemStore:
     def delete(self, node: str, item: str) -> Optional[StoredObject]:
         """Remove an item; returns what was removed (None if there was nothing)."""
         with self.item_lock(node, item):
-            obj = self.current(node, item)
-            for _, _, path in _objects(self.item_dir(node, item)):
+            # Under the item lock no upload adds an object between the listing and the unlinks.
+            obj, objects = self._listed(node, item)
+            for _, _, path in objects:
                 path.unlink(missing_ok=True)
             if obj is not None:
                 _fsync_dir(obj.path.parent)

@@ -43,9 +43,7 @@ def read_token_file(path: Path) -> str:
 
 def ensure_admin_token(settings: Settings) -> str:
     """The admin token's sha256: from the configured file, else from <state_dir>/admin-token, created once."""
-    if settings.admin_token_file is not None:
-        return token_sha256(read_token_file(settings.admin_token_file))
-    path = settings.admin_token_path
-    if not path.exists():
+    path = settings.admin_token_path  # the configured file, if any: never created here
+    if settings.admin_token_file is None and not path.exists():
         write_secret_file(path, new_token() + "\n")
     return token_sha256(read_token_file(path))

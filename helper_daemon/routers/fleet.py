@@ -15,11 +15,6 @@ from helper_daemon.routers.transfers import load_transfers
 router = APIRouter(tags=["fleet"])
 
 
-def _os_state(os_release: str | None, target_os_major: int) -> str:
-    major = policy.os_major(os_release)
-    return "unknown" if major is None else "new" if major >= target_os_major else "old"
-
-
 @router.get("/v1/status", summary="The fleet: nodes, roles, ceph-mon hosts, leases, transfers")
 def fleet_status(request: Request, caller: AdminCaller) -> dict:
     settings, store = request.app.state.settings, request.app.state.store
@@ -37,14 +32,14 @@ def fleet_status(request: Request, caller: AdminCaller) -> dict:
         reports = json.loads(row["reports_json"] or "[]")
         items = [obj.describe() for obj in stored.get(row["name"], [])]
         lease = leases.get(row["name"])
-        os_state = _os_state(row["os_release"], settings.target_os_major)
+        os_state = policy.os_state(row["os_release"], settings.target_os_major)
         nodes.append({
             "name": row["name"], "role": row["role"], "ceph_mon": bool(row["ceph_mon"]),
             "phase": row["phase"], "os_release": row["os_release"], "os": os_state,
             "leapp_run_id": row["leapp_run_id"], "error": row["error"], "last_report_at": last_report.get(row["name"]),
             "inhibitors": [{k: r.get(k) for k in ("key", "title", "remediation")}
                            for r in reports if r.get("inhibitor")],
-            "items": [{k: i[k] for k in ("item", "size", "sha256", "stored_at")} for i in items],
+            "items": items,
             "stored_bytes": sum(i["size"] for i in items),
             "lease": {"since": lease["since"], "granted_by": lease["granted_by"]} if lease else None,
         })

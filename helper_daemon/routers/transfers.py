@@ -49,11 +49,13 @@ def _past(transfers: list[dict]) -> list[policy.PastTransfer]:
     return [policy.PastTransfer(t["id"], t["source"], t["target"], t["state"], t["sealed_at"]) for t in transfers]
 
 
-def _plan_and_decide(conn: sqlite3.Connection, target_os_major: int, role: str, source: Optional[str] = None,
-                     target: Optional[str] = None, force: bool = False, reason: str = ""):
-    plan = policy.plan_transfer(role, load_nodes(conn), target_os_major, source, target)
+def _plan_and_decide(conn: sqlite3.Connection, nodes: dict[str, policy.Node], started: set[str],
+                     target_os_major: int, role: str, source: Optional[str] = None, target: Optional[str] = None,
+                     force: bool = False, reason: str = ""):
+    """`nodes` (load_nodes) and `started` (_started_nodes) are read once per request, for every role."""
+    plan = policy.plan_transfer(role, nodes, target_os_major, source, target)
     history = load_transfers(conn, "WHERE role = ?", (role,))
-    decision = policy.decide_transfer(plan, _past(history), _started_nodes(conn), force, reason)
+    decision = policy.decide_transfer(plan, _past(history), started, force, reason)
     return plan, history, decision
 
 
@@ -64,8 +66,9 @@ def transfer_plan(request: Request, caller: AdminCaller,
     plans = []
     with request.app.state.db.snapshot() as conn:
         roles = role or [r[0] for r in conn.execute("SELECT DISTINCT role FROM nodes ORDER BY role")]
+        nodes, started = load_nodes(conn), _started_nodes(conn)
         for name in dict.fromkeys(roles):
-            plan, history, decision = _plan_and_decide(conn, settings.target_os_major, name)
+            plan, history, decision = _plan_and_decide(conn, nodes, started, settings.target_os_major, name)
             # "valid"/"reasons" answer "would POST /v1/transfers open it now?" (the OS shape and the one-shot rule).
             plans.append(dict(plan.as_dict(), valid=decision.granted, reasons=list(decision.reasons),
                               transfers=history))
@@ -86,8 +89,9 @@ def open_transfer(body: TransferRequest, request: Request, caller: AdminCaller) 
     items = list(dict.fromkeys(check_item(i) for i in body.items))
     db, settings = request.app.state.db, request.app.state.settings
     with db.transaction() as conn:
-        plan, history, decision = _plan_and_decide(conn, settings.target_os_major, body.role, body.source,
-                                                   body.target, body.force, body.reason)
+        plan, history, decision = _plan_and_decide(conn, load_nodes(conn), _started_nodes(conn),
+                                                   settings.target_os_major, body.role, body.source, body.target,
+                                                   body.force, body.reason)
         if decision.granted:
             overrides_seal = any(t["state"] == "sealed" for t in history)
             next_id = conn.execute("SELECT COALESCE(MAX(CAST(id AS INTEGER)), 0) + 1 FROM transfers").fetchone()[0]
