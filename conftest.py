@@ -12,28 +12,21 @@ import importlib.util
 import logging
 import os
 import sys
-import types
 
 import pytest
 
 REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
-LIBRARIES_PACKAGE = 'tripleo_upgrade_libraries'
 
 # pytest runs with --import-mode=importlib (actor tests share file names), which does not put
 # the repository root on sys.path; the shared test support package lives there.
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from testing.libraries import register_libraries_package  # noqa: E402
+
 pytest_plugins = ['testing.plugins']
 
-
-def _register_libraries_package():
-    package = types.ModuleType(LIBRARIES_PACKAGE)
-    package.__path__ = [os.path.join(REPO_ROOT, 'libraries')]
-    sys.modules.setdefault(LIBRARIES_PACKAGE, package)
-
-
-_register_libraries_package()
+register_libraries_package()
 
 
 def _leapp_unavailable_reason():
@@ -88,7 +81,7 @@ def _leapp_repository_manager(session):
 
 def pytest_collectstart(collector):
     """Enter the actor's context (its private libraries, files, tools) before collecting its tests."""
-    if LEAPP_UNAVAILABLE or not hasattr(collector, 'path'):
+    if LEAPP_UNAVAILABLE:
         return
     path = str(collector.path)
     if os.sep + 'actors' + os.sep not in path or os.path.basename(os.path.dirname(path)) != 'tests':
@@ -123,4 +116,4 @@ def pytest_runtestloop(session):
 @pytest.fixture
 def libraries():
     """The node-side libraries as a package, without the Leapp framework."""
-    return sys.modules[LIBRARIES_PACKAGE]
+    return register_libraries_package()

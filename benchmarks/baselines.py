@@ -6,7 +6,8 @@ otherwise use, so ratios compare like with like on this machine at this moment:
 - ``raw_copy(src, dst)``: ``tar -C src -cf - . | tar -C dst -xf -``, the floor for moving bytes;
 - ``ThrowawaySshd`` + ``rsync_over_ssh(...)``: what TripleO does today (rsync over ssh), through a
   private sshd on a loopback port with its own host key and authorized_keys, started and stopped
-  by the benchmark (the machine's own sshd and ~/.ssh are never touched).
+  by the benchmark (the machine's own sshd and ~/.ssh are never touched);
+- ``time_baselines(src, workdir)``: both of them, each copy checked and removed.
 
 Plain Python 3.11 (benchmarks run on the undercloud side, never on nodes).
 """
@@ -20,6 +21,8 @@ import subprocess
 import tempfile
 import threading
 import time
+
+from testing.processes import NotReady, free_port, wait_for  # the benchmarks put the repository on sys.path
 
 MIB = 1 << 20
 SSH_CLIENT_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
@@ -104,12 +107,6 @@ def raw_copy(src, dst):
     return time.monotonic() - start
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
-
-
 class ThrowawaySshd(object):
     """A private sshd on 127.0.0.1:<free port>, for the rsync-over-ssh baseline.
 
@@ -139,16 +136,23 @@ class ThrowawaySshd(object):
                 'PidFile ' + os.path.join(self.dir, 'sshd.pid'), 'Subsystem sftp internal-sftp', '']))
         if os.geteuid() == 0:
             os.makedirs('/run/sshd', mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-        self._process = subprocess.Popen([shutil.which('sshd') or '/usr/sbin/sshd', '-D', '-e', '-f', config],
-                                         stderr=open(os.path.join(self.dir, 'sshd.log'), 'w'))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError('throwaway sshd exited: ' + open(os.path.join(self.dir, 'sshd.log')).read())
-            with contextlib.suppress(OSError), socket.create_connection(('127.0.0.1', self.port), timeout=1):
-                return self
-            time.sleep(0.05)
-        raise RuntimeError('throwaway sshd did not listen on 127.0.0.1:{}'.format(self.port))
+        log_path = os.path.join(self.dir, 'sshd.log')
+        with open(log_path, 'w') as log:
+            self._process = subprocess.Popen([shutil.which('sshd') or '/usr/sbin/sshd', '-D', '-e', '-f', config],
+                                             stderr=log)
+        try:
+            wait_for(self._listening, 'throwaway sshd on 127.0.0.1:{}'.format(self.port), 10, self._process)
+        except NotReady as exc:
+            with open(log_path, errors='replace') as log:
+                message = '{}; its log:\n{}'.format(exc, log.read())
+            self.stop()
+            raise RuntimeError(message) from None
+        return self
+
+    def _listening(self):
+        with contextlib.suppress(OSError), socket.create_connection(('127.0.0.1', self.port), timeout=1):
+            return True
+        return False
 
     def ssh_command(self):
         """The ``ssh`` command line for this sshd (for ``rsync -e``)."""
@@ -174,6 +178,29 @@ def rsync_over_ssh(sshd, src, dst):
     subprocess.run(['rsync', '-a', '--xattrs', '--acls', '-e', ' '.join(sshd.ssh_command()),
                     src.rstrip('/') + '/', '{}@127.0.0.1:{}/'.format(sshd.user, dst.rstrip('/'))], check=True)
     return time.monotonic() - start
+
+
+def time_baselines(src, workdir, expected=None, before_each=drop_page_cache):
+    """Copy ``src`` with each baseline into a new directory under ``workdir``, calling ``before_each()`` first.
+
+    Every copy is compared with ``expected`` (default: ``tree_listing(src)``) and removed afterwards.
+    Returns ``{'raw copy': seconds, 'rsync over ssh': seconds}``.
+    """
+    expected = tree_listing(src) if expected is None else expected
+    results = {}
+
+    def measure(name, copy, *args):
+        dst = os.path.join(workdir, name.replace(' ', '-'))
+        before_each()
+        results[name] = copy(*args + (src, dst))
+        if tree_listing(dst) != expected:
+            raise RuntimeError(name + ': the copy differs from the source')
+        shutil.rmtree(dst)
+
+    measure('raw copy', raw_copy)
+    with ThrowawaySshd() as sshd:
+        measure('rsync over ssh', rsync_over_ssh, sshd)
+    return results
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,11 +268,6 @@ class Stopwatch(object):
 
     def __exit__(self, *exc):
         self.seconds = time.monotonic() - self._start
-
-
-def best_of(runs, function, *args, **kwargs):
-    """Run ``function`` ``runs`` times; return the smallest duration it returned (seconds)."""
-    return min(function(*args, **kwargs) for _ in range(runs))
 
 
 # ---------------------------------------------------------------------------------------------

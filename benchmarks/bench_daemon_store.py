@@ -9,7 +9,6 @@ Every copy is checked file by file. Prints seconds, MiB/s, ratios and the daemon
 """
 
 import argparse
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -22,16 +21,15 @@ sys.path[:0] = [HERE, REPO_ROOT]
 
 import baselines  # noqa: E402
 from testing.daemon import DaemonProcess  # noqa: E402
+from testing.libraries import register_libraries_package  # noqa: E402
 
 NODE, ITEM = 'overcloud-controller-0', 'bench-tree'
 
 
 def helper_client_module():
-    spec = importlib.util.spec_from_file_location(
-        'tripleo_helper_client', os.path.join(REPO_ROOT, 'libraries', 'tripleo_helper_client.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    register_libraries_package()
+    from tripleo_upgrade_libraries import tripleo_helper_client
+    return tripleo_helper_client
 
 
 def shell(script, *args):
@@ -62,18 +60,11 @@ def client_persist(client, src):
     return watch.seconds
 
 
-class PipeWriter(object):
-    def __init__(self, pipe):
-        self.write = pipe.write
-
-
 def client_restore(client, dst):
     os.makedirs(dst)
     with baselines.Stopwatch() as watch:
         tar = subprocess.Popen(['tar', '-C', dst, '-xf', '-'], stdin=subprocess.PIPE)
-        # A pipe has seek() and truncate() that fail; give the client a plain writer (see the report on
-        # tripleo_helper_client.get_item, which takes any object with those attributes as seekable).
-        client.get_item(NODE, ITEM, PipeWriter(tar.stdin))
+        client.get_item(NODE, ITEM, tar.stdin)
         tar.stdin.close()
         if tar.wait() != 0:
             raise RuntimeError('tar -x failed')
@@ -95,7 +86,7 @@ def main():
         print('tree: {} files, {:.0f} MiB in {}'.format(files, nbytes / baselines.MIB, src))
         cold = baselines.drop_page_cache()
         print('page cache dropped before each run' if cold else 'page cache NOT dropped (not root): warm runs')
-        results = {}
+        results = baselines.time_baselines(src, work, expected)
 
         def measured(name, function, *fargs, dst=None):
             baselines.drop_page_cache()
@@ -105,13 +96,7 @@ def main():
                     raise RuntimeError(name + ': the copy differs from the source')
                 shutil.rmtree(dst)
 
-        measured('raw copy', baselines.raw_copy, src, os.path.join(work, 'raw'), dst=os.path.join(work, 'raw'))
-        with baselines.ThrowawaySshd() as sshd:
-            measured('rsync over ssh', baselines.rsync_over_ssh, sshd, src, os.path.join(work, 'rsync'),
-                     dst=os.path.join(work, 'rsync'))
-
-        daemon = DaemonProcess(os.path.join(work, 'state')).start()
-        try:
+        with DaemonProcess(os.path.join(work, 'state')) as daemon:
             token = daemon.add_node(NODE, 'Controller')
             client = helper_client_module().HelperClient(daemon.url, token, timeout=600)
             with baselines.PeakRss(daemon.pid) as rss:
@@ -125,8 +110,6 @@ def main():
             results['daemon round trip (HelperClient)'] = (results['daemon persist (HelperClient)']
                                                            + results['daemon restore (HelperClient)'])
             stored = daemon.admin().get(daemon.url + '/v1/nodes/{}/data'.format(NODE)).json()['items'][0]['size']
-        finally:
-            daemon.stop()
         baselines.print_ratios('persist + restore of a {:.1f} GiB tree on loopback'.format(nbytes / (1 << 30)),
                                results, nbytes)
         print('archive stored by the daemon: {:.0f} MiB; daemon peak RSS during the daemon runs: {:.1f} MiB'.format(

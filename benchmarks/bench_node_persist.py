@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(HERE)
@@ -27,15 +26,14 @@ sys.path[:0] = [HERE, REPO_ROOT]
 
 import baselines  # noqa: E402
 from testing.daemon import DaemonProcess  # noqa: E402
+from testing.libraries import register_libraries_package  # noqa: E402
 
 NODE, ITEM = 'overcloud-controller-0', 'bench-tree'
 
 
 def node_libraries():
     """libraries/ as the package the node-side modules expect (they import each other relatively)."""
-    package = types.ModuleType('tripleo_upgrade_libraries')
-    package.__path__ = [os.path.join(REPO_ROOT, 'libraries')]
-    sys.modules['tripleo_upgrade_libraries'] = package
+    register_libraries_package()
     from tripleo_upgrade_libraries import tripleo_archive, tripleo_helper_client, tripleo_persist
     return tripleo_archive, tripleo_helper_client, tripleo_persist
 
@@ -93,24 +91,13 @@ def main():
         print('tree: {} files, {:.0f} MiB in {}'.format(files, nbytes / baselines.MIB, src))
         print('page cache dropped before each run' if baselines.drop_page_cache()
               else 'page cache NOT dropped (not root): warm runs')
-        results, memory = {}, {}
+        results, memory = baselines.time_baselines(src, work, expected), {}
 
         def check(copy, name):
             if baselines.tree_listing(copy) != expected:
                 raise RuntimeError(name + ': the copy differs from the source')
 
-        baselines.drop_page_cache()
-        results['raw copy'] = baselines.raw_copy(src, os.path.join(work, 'raw'))
-        check(os.path.join(work, 'raw'), 'raw copy')
-        shutil.rmtree(os.path.join(work, 'raw'))
-        with baselines.ThrowawaySshd() as sshd:
-            baselines.drop_page_cache()
-            results['rsync over ssh'] = baselines.rsync_over_ssh(sshd, src, os.path.join(work, 'rsync'))
-            check(os.path.join(work, 'rsync'), 'rsync over ssh')
-            shutil.rmtree(os.path.join(work, 'rsync'))
-
-        daemon = DaemonProcess(os.path.join(work, 'state')).start()
-        try:
+        with DaemonProcess(os.path.join(work, 'state')) as daemon:
             token = daemon.add_node(NODE, 'Controller')
             spool_dir = os.path.dirname(src)
             records = None
@@ -126,8 +113,6 @@ def main():
                 raise RuntimeError('restore did not restore {}: {}'.format(src, done))
             check(src, label)
             results['node round trip (streamed)'] = results['node persist, streamed'] + results['node restore']
-        finally:
-            daemon.stop()
         baselines.print_ratios('node-side persist + restore of a {:.0f} MiB tree through the daemon on loopback'
                                .format(nbytes / baselines.MIB), results, nbytes)
         print('\nclient peak RSS (tar not included):')

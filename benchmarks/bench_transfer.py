@@ -64,8 +64,7 @@ def run_measured(command):
 
 def daemon_transfer(workdir, source, target, cold):
     """Push + pull through a fresh daemon; returns ({name: seconds}, {process: peak RSS MiB})."""
-    daemon = DaemonProcess(os.path.join(workdir, 'daemon-state')).start()
-    try:
+    with DaemonProcess(os.path.join(workdir, 'daemon-state')) as daemon:
         tokens = {}
         for node, os_release, phase in ((SOURCE, '8.4', 'prepared'), (TARGET, '9.2', 'upgraded')):
             token = daemon.add_node(node, ROLE)
@@ -85,8 +84,6 @@ def daemon_transfer(workdir, source, target, cold):
             settle(cold)
             pull_seconds, pull_rss = run_measured(tool('tripleo-transfer-pull', TARGET, target, '--flag-file',
                                                        os.path.join(workdir, 'transfer-flag')))
-    finally:
-        daemon.stop()
     times = {'daemon push': push_seconds, 'daemon pull': pull_seconds,
              'daemon push + pull': push_seconds + pull_seconds}
     return times, {'daemon': daemon_rss.peak_mib, 'push tool': push_rss, 'pull tool': pull_rss}
@@ -101,37 +98,21 @@ def main():
     workdir = tempfile.mkdtemp(prefix='bench-transfer-', dir=args.workdir or '/var/tmp')
     try:
         source = MariaDBServer(os.path.join(workdir, 'source'), log_file_size='96M', buffer_pool_size='256M')
-        source.install().start()
-        with baselines.Stopwatch() as growing:
-            grow_datadir(source, int(args.size_gib * (1 << 30)))
-        expected = source.fingerprint('bench')
-        source.stop()
+        with source.install():
+            with baselines.Stopwatch() as growing:
+                grow_datadir(source, int(args.size_gib * (1 << 30)))
+            expected = source.fingerprint('bench')
         nbytes = baselines.tree_bytes(source.datadir)
         print('source datadir: {} MiB, {} rows, grown in {:.1f}s'.format(
             nbytes >> 20, expected['blobs'][0], growing.seconds))
 
-        results = {}
-        settle(not args.warm)
-        raw = os.path.join(workdir, 'raw-copy')
-        results['raw copy'] = baselines.raw_copy(source.datadir, raw)
-        subprocess.run(['sync'], check=True)
-        assert baselines.tree_listing(raw) == baselines.tree_listing(source.datadir)
-        shutil.rmtree(raw)
-
-        settle(not args.warm)
-        copied = os.path.join(workdir, 'rsync-copy')
-        with baselines.ThrowawaySshd() as sshd:
-            results['rsync over ssh'] = baselines.rsync_over_ssh(sshd, source.datadir, copied)
-            subprocess.run(['sync'], check=True)
-        assert baselines.tree_listing(copied) == baselines.tree_listing(source.datadir)
-        shutil.rmtree(copied)
+        results = baselines.time_baselines(source.datadir, workdir, before_each=lambda: settle(not args.warm))
 
         target = MariaDBServer(os.path.join(workdir, 'target'), log_file_size='96M').install()
         times, peaks = daemon_transfer(workdir, source.datadir, target.datadir, not args.warm)
         results.update(times)
-        target.start()
-        assert target.fingerprint('bench') == expected, 'the pulled datadir differs from the source'
-        target.stop()
+        with target:
+            assert target.fingerprint('bench') == expected, 'the pulled datadir differs from the source'
         print('pulled datadir started; row count and CHECKSUM TABLE equal to the source')
 
         baselines.print_ratios('database transfer of a {} MiB MariaDB datadir ({} cache); lower is better'.format(

@@ -5,7 +5,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,31 +13,39 @@ import pytest
 import requests
 import yaml
 
+from testing.processes import ExitedEarly, NotReady, free_port, wait_for
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_TIMEOUT = 30.0
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+def self_signed_cert(directory):
+    """A certificate for 127.0.0.1 (its own CA) and its key in ``directory``; returns (cert, key) paths."""
+    cert, key = os.path.join(str(directory), 'daemon.crt'), os.path.join(str(directory), 'daemon.key')
+    subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+                           '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+                           '-keyout', key, '-out', cert], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
 
 
 class DaemonProcess(object):
-    """A daemon with its own state dir; `config` (a dict of settings) goes into a YAML config file."""
+    """A daemon with its own state dir; `config` (a dict of settings) goes into a YAML config file.
 
-    def __init__(self, state_dir, port=None, config=None, log_path=None):
+    `tokens` maps each node registered with add_node to its token.
+    """
+
+    def __init__(self, state_dir, config=None):
         self.state_dir = str(state_dir)
-        self.port = port or free_port()
+        self.port = free_port()
         self.config = dict(config or {})
         # With TLS the certificate (issued for 127.0.0.1) is also the CA that clients verify against.
         self.verify = str(self.config['tls_cert']) if self.config.get('tls_cert') else True
         self.url = '{}://127.0.0.1:{}'.format('https' if self.config.get('tls_cert') else 'http', self.port)
         base = os.path.dirname(self.state_dir.rstrip('/'))
         self.config_path = os.path.join(base, 'helper-{}.yaml'.format(self.port))
-        self.log_path = log_path or os.path.join(base, 'helper-{}.log'.format(self.port))
+        self.log_path = os.path.join(base, 'helper-{}.log'.format(self.port))
         self.process = None
-        self._tokens = {}
+        self.tokens = {}
 
     @property
     def pid(self):
@@ -58,20 +65,21 @@ class DaemonProcess(object):
             self.process = subprocess.Popen(self.command('serve'), cwd=REPO_ROOT, stdout=log, stderr=log)
         finally:
             log.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError('the helper daemon exited with {} at start; its log:\n{}'.format(
-                    self.process.returncode, self.log()))
-            try:
-                if requests.get(self.url + '/healthz', timeout=1, verify=self.verify).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError('the helper daemon did not answer /healthz within {}s; its log:\n{}'.format(
-            START_TIMEOUT, self.log()))
+        what = 'the helper daemon (GET {}/healthz)'.format(self.url)
+        try:
+            wait_for(self._healthy, what, START_TIMEOUT, self.process)
+        except ExitedEarly as exc:
+            raise RuntimeError('{}; its log:\n{}'.format(exc, self.log())) from None
+        except NotReady as exc:
+            self.kill()
+            raise RuntimeError('{}; its log:\n{}'.format(exc, self.log())) from None
+        return self
+
+    def _healthy(self):
+        try:
+            return requests.get(self.url + '/healthz', timeout=1, verify=self.verify).status_code == 200
+        except requests.ConnectionError:
+            return False
 
     def log(self):
         try:
@@ -101,15 +109,15 @@ class DaemonProcess(object):
         response = self.admin().post(self.url + '/v1/nodes', json={
             'name': name, 'role': role, 'ceph_mon': ceph_mon, 'one_by_one': one_by_one, 'rotate_token': True})
         response.raise_for_status()
-        self._tokens[name] = response.json()['token']
-        return self._tokens[name]
+        self.tokens[name] = response.json()['token']
+        return self.tokens[name]
 
     def token_file(self, name):
         """A 0600 file with the node's token (registered with add_node)."""
         path = os.path.join(os.path.dirname(self.state_dir.rstrip('/')), 'token-{}-{}'.format(self.port, name))
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, 'w') as stream:
-            stream.write(self._tokens[name] + '\n')
+            stream.write(self.tokens[name] + '\n')
         return path
 
     def _signal(self, signum):
@@ -168,11 +176,8 @@ def helper_daemon(tmp_path):
 @pytest.fixture
 def tls_daemon(tmp_path):
     """The daemon serving TLS with a self-signed certificate for 127.0.0.1 (`.verify` is its path)."""
-    cert, key = tmp_path / 'daemon.crt', tmp_path / 'daemon.key'
-    subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
-                           '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-                           '-keyout', str(key), '-out', str(cert)], stderr=subprocess.DEVNULL)
-    daemon = DaemonProcess(str(tmp_path / 'tls-state'), config={'tls_cert': str(cert), 'tls_key': str(key)}).start()
+    cert, key = self_signed_cert(tmp_path)
+    daemon = DaemonProcess(str(tmp_path / 'tls-state'), config={'tls_cert': cert, 'tls_key': key}).start()
     try:
         yield daemon
     finally:

@@ -6,20 +6,14 @@ nothing from /etc/mysql leaks in; the redo log is kept small so a fresh datadir 
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 
 import pytest
 
+from testing.processes import NotReady, free_port, wait_for
+
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 60.0
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 class MariaDBError(Exception):
@@ -27,12 +21,15 @@ class MariaDBError(Exception):
 
 
 class MariaDBServer(object):
-    """One server under ``base_dir``: ``datadir``, ``socket``, ``pid_file``, ``log_file``, ``port``."""
+    """One server under ``base_dir``: ``datadir``, ``socket``, ``pid_file``, ``log_file``, ``port``.
 
-    def __init__(self, base_dir, datadir=None, log_file_size='8M', buffer_pool_size='32M'):
+    ``with server:`` starts it and stops it at the end (kills it when the block raised).
+    """
+
+    def __init__(self, base_dir, log_file_size='8M', buffer_pool_size='32M'):
         self.base_dir = str(base_dir)
         os.makedirs(self.base_dir, exist_ok=True)
-        self.datadir = str(datadir or os.path.join(self.base_dir, 'datadir'))
+        self.datadir = os.path.join(self.base_dir, 'datadir')
         self.socket = os.path.join(self.base_dir, 'mysqld.sock')
         self.pid_file = os.path.join(self.base_dir, 'mysqld.pid')
         self.log_file = os.path.join(self.base_dir, 'mysqld.err')
@@ -53,31 +50,26 @@ class MariaDBServer(object):
                 self.datadir, self.base_dir))
         return self
 
-    def server_command(self, **extra):
+    def server_command(self):
         """The `mariadbd` command line for this datadir (also the process tests look for)."""
-        command = ['mariadbd', '--no-defaults', '--user=root', '--datadir=' + self.datadir,
-                   '--socket=' + self.socket, '--port={}'.format(self.port), '--bind-address=127.0.0.1',
-                   '--pid-file=' + self.pid_file, '--log-error=' + self.log_file, '--skip-name-resolve',
-                   '--innodb-buffer-pool-size=' + self.buffer_pool_size,
-                   '--innodb-log-file-size=' + self.log_file_size, '--skip-log-bin']
-        return command + ['--{}={}'.format(k.replace('_', '-'), v) for k, v in extra.items()]
+        return ['mariadbd', '--no-defaults', '--user=root', '--datadir=' + self.datadir,
+                '--socket=' + self.socket, '--port={}'.format(self.port), '--bind-address=127.0.0.1',
+                '--pid-file=' + self.pid_file, '--log-error=' + self.log_file, '--skip-name-resolve',
+                '--innodb-buffer-pool-size=' + self.buffer_pool_size,
+                '--innodb-log-file-size=' + self.log_file_size, '--skip-log-bin']
 
     def start(self):
         if self.running():
             return self
-        self.port = _free_port()
+        self.port = free_port()
         self.process = subprocess.Popen(self.server_command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise MariaDBError('mariadbd exited with {} at start on {}; log:\n{}'.format(
-                    self.process.returncode, self.datadir, self.log()))
-            if self._admin('ping') == 0:
-                return self
-            time.sleep(0.1)
-        self.kill()
-        raise MariaDBError('mariadbd on {} did not answer within {}s; log:\n{}'.format(
-            self.datadir, START_TIMEOUT, self.log()))
+        try:
+            wait_for(lambda: self._admin('ping') == 0, 'mariadbd on ' + self.datadir, START_TIMEOUT, self.process,
+                     interval=0.1)
+        except NotReady as exc:
+            self.kill()
+            raise MariaDBError('{}; log:\n{}'.format(exc, self.log())) from None
+        return self
 
     def running(self):
         return self.process is not None and self.process.poll() is None
@@ -99,6 +91,15 @@ class MariaDBServer(object):
             self.process.kill()
             self.process.wait()
         self.process = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.stop()
+        else:
+            self.kill()
 
     def log(self):
         try:
@@ -143,8 +144,8 @@ def mariadb_servers(tmp_path):
     """Factory: ``mariadb_servers('name')`` -> an installed, not yet started MariaDBServer; all stopped after."""
     servers = []
 
-    def create(name, **options):
-        server = MariaDBServer(tmp_path / 'mariadb-{}'.format(name), **options).install()
+    def create(name):
+        server = MariaDBServer(tmp_path / 'mariadb-{}'.format(name)).install()
         servers.append(server)
         return server
 
@@ -152,9 +153,3 @@ def mariadb_servers(tmp_path):
     for server in servers:
         server.kill()
         shutil.rmtree(server.base_dir, ignore_errors=True)
-
-
-@pytest.fixture
-def mariadb_server(mariadb_servers):
-    """One started MariaDB server."""
-    return mariadb_servers('db').start()

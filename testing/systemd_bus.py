@@ -16,13 +16,15 @@ import json
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
+
+from testing.processes import wait_for
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'systemd1_peer.py')
 PEER_PYTHON = '/usr/bin/python3'
 BUS_NAME = 'org.freedesktop.systemd1'
+READY_TIMEOUT = 15.0
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -66,7 +68,7 @@ class SystemdBus(object):
             f.write(BUS_CONFIG.format(socket=self.socket))
         self.bus = subprocess.Popen(['dbus-daemon', '--config-file=' + config, '--nofork', '--nopidfile'],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for(lambda: os.path.exists(self.socket), 'dbus-daemon socket {}'.format(self.socket))
+        wait_for(lambda: os.path.exists(self.socket), 'dbus-daemon socket {}'.format(self.socket), READY_TIMEOUT)
 
     def load(self, units):
         """(Re)start the peer with these units (dicts as from unit()); the call record starts empty."""
@@ -74,9 +76,10 @@ class SystemdBus(object):
         with open(self.units_file, 'w') as f:
             json.dump(units, f)
         open(self.calls_file, 'w').close()
-        self.peer = subprocess.Popen([PEER_PYTHON, PEER, self.address, self.units_file, self.calls_file,
-                                      self.state_file], stderr=open(os.path.join(self.workdir, 'peer.log'), 'w'))
-        _wait_for(self._peer_ready, 'the systemd1 peer on {}'.format(self.address), self.peer)
+        with open(os.path.join(self.workdir, 'peer.log'), 'w') as log:
+            self.peer = subprocess.Popen([PEER_PYTHON, PEER, self.address, self.units_file, self.calls_file,
+                                          self.state_file], stderr=log)
+        wait_for(self._peer_ready, 'the systemd1 peer on {}'.format(self.address), READY_TIMEOUT, self.peer)
 
     def _peer_ready(self):
         out = subprocess.run(['dbus-send', '--bus=' + self.address, '--print-reply', '--dest=org.freedesktop.DBus',
@@ -108,16 +111,6 @@ class SystemdBus(object):
         if self.bus is not None:
             self.bus.terminate()
             self.bus.wait(10)
-
-
-def _wait_for(ready, what, process=None, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if process is not None and process.poll() is not None:
-            raise RuntimeError('{} exited with {} before it was ready'.format(what, process.returncode))
-        if time.monotonic() > deadline:
-            raise RuntimeError('{} not ready after {:.0f}s'.format(what, timeout))
-        time.sleep(0.05)
 
 
 @pytest.fixture

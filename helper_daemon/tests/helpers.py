@@ -5,7 +5,8 @@ import hashlib
 import http.client
 import os
 import socket
-import time
+
+from testing.processes import NotReady, wait_for
 
 
 def sha256(data):
@@ -53,12 +54,10 @@ def start_partial_upload(daemon, node, item, token, announced, sent):
 
 
 def wait_until(predicate, timeout=10.0, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError('timed out waiting for ' + what)
+    try:
+        wait_for(predicate, what, timeout)
+    except NotReady:
+        raise AssertionError('timed out waiting for ' + what) from None
 
 
 def temp_files(daemon, node, item):

@@ -16,7 +16,8 @@ def daemon(tmp_path_factory):
     from testing.daemon import DaemonProcess
 
     process = DaemonProcess(tmp_path_factory.mktemp('access') / 'state').start()
-    process.tokens = {name: process.add_node(name, role) for name, role in NODES.items()}
+    for name, role in NODES.items():
+        process.add_node(name, role)
     for name, token in process.tokens.items():
         assert process.session(token).put(process.url + '/v1/nodes/{}/data/etc'.format(name),
                                           data=name.encode()).status_code == 201

@@ -12,7 +12,8 @@ import requests
 
 from helper_daemon.tests.helpers import (digest_header, files_under, object_files, raw_request, sha256,
                                          start_partial_upload, temp_files, wait_until)
-from testing.daemon import REPO_ROOT, DaemonProcess, free_port
+from testing.daemon import REPO_ROOT, DaemonProcess, self_signed_cert
+from testing.processes import free_port
 
 MIB = 1024 * 1024
 
@@ -20,7 +21,8 @@ MIB = 1024 * 1024
 @pytest.fixture(scope='module')
 def daemon(tmp_path_factory):
     process = DaemonProcess(tmp_path_factory.mktemp('store') / 'state').start()
-    process.tokens = {name: process.add_node(name, 'Controller') for name in ('ctl-0', 'ctl-1')}
+    for name in ('ctl-0', 'ctl-1'):
+        process.add_node(name, 'Controller')
     yield process
     process.kill()
 
@@ -301,10 +303,7 @@ def test_item_larger_than_the_limit_is_413_and_leaves_nothing(limited_daemon):
 
 
 def test_tls_when_cert_and_key_are_given(limited_daemon, tmp_path):
-    cert, key = tmp_path / 'cert.pem', tmp_path / 'key.pem'
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-                    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', str(key), '-out', str(cert)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cert, key = self_signed_cert(tmp_path)
     daemon = limited_daemon(tls_cert=str(cert), tls_key=str(key))
     assert daemon.url.startswith('https://')
     session = daemon.session(daemon.token)

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from testing.processes import free_port
 from tripleo_upgrade_libraries import tripleo_helper_client as client_lib
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 17)
@@ -89,9 +90,7 @@ def test_node_token_does_not_reach_another_node(controller):
 
 
 def test_unreachable_daemon_is_one_message_after_retries():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
+    port = free_port()
     client = client_lib.HelperClient('http://127.0.0.1:{}'.format(port), 'x' * 43, timeout=2, retries=2,
                                      backoff=0.01)
     with pytest.raises(client_lib.DaemonError) as unreachable:

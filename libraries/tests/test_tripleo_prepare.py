@@ -85,7 +85,7 @@ class Node(object):
             return f.read().splitlines()
 
     def other_may_take_the_lease(self):
-        other = HelperClient(self.daemon.url, self.daemon._tokens[OTHER], retries=0)
+        other = HelperClient(self.daemon.url, self.daemon.tokens[OTHER], retries=0)
         try:
             other.acquire_lease(OTHER, dry_run=True)
         except tripleo_prepare.LeaseRefused:
@@ -130,7 +130,7 @@ def test_prepare_stops_disables_persists_and_reports(node):
 
 
 def test_a_refused_lease_touches_nothing(node):
-    HelperClient(node.daemon.url, node.daemon._tokens[OTHER]).acquire_lease(OTHER)
+    HelperClient(node.daemon.url, node.daemon.tokens[OTHER]).acquire_lease(OTHER)
     with pytest.raises(PrepareError) as error:
         node.prepare()
     assert str(error.value).startswith('the helper daemon refused the upgrade lease for controller-0, '

@@ -72,7 +72,7 @@ def test_restore_puts_data_back_enables_without_starting_and_reports(upgraded_no
 def test_a_corrupt_copy_restores_nothing_and_enables_nothing(upgraded_node):
     nova, daemon = upgraded_node['nova'], upgraded_node['daemon']
     shutil.rmtree(nova)
-    HelperClient(daemon.url, daemon._tokens[NODE]).put_item(NODE, 'nova-state', [b'not the persisted archive'])
+    HelperClient(daemon.url, daemon.tokens[NODE]).put_item(NODE, 'nova-state', [b'not the persisted archive'])
     with pytest.raises(RestoreError) as error:
         upgraded_node['restore']()
     assert str(error.value).startswith("restoring the data of compute-0 failed: item 'nova-state': the daemon "

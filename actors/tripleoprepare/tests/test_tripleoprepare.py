@@ -6,7 +6,7 @@ import pytest
 
 from leapp.libraries.common import tripleo_prepare
 from leapp.models import TripleoUpgradeConfig
-from testing.daemon import free_port
+from testing.processes import free_port
 
 NODE = 'compute-0'
 
