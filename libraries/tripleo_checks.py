@@ -13,9 +13,9 @@ import os
 
 import requests
 
-from . import tripleo_persist, tripleo_transfer
+from . import tripleo_persist, tripleo_systemd, tripleo_transfer
 from .tripleo_findings import Finding
-from .tripleo_helper_client import DaemonError, HelperClient, LeaseRefused, node_name
+from .tripleo_helper_client import DaemonError, HelperClient, LeaseRefused
 
 TAR_BLOCK = 512
 L3_AGENT_SERVICE = 'neutron_l3'
@@ -31,8 +31,9 @@ def preupgrade_findings(config, facts, client=None, flag_dir=None):
     :param flag_dir: where transfer flag files are (None: tripleo_transfer.FLAG_DIR)
     :return: list of Finding
     """
-    node = facts['node_name'] if facts else node_name(config.get('node_name', ''))
+    node = config['node_name']
     findings = daemon_findings(config, node, client)
+    findings.append(_dbus_bindings())
     findings.append(_transfer_flag(tripleo_transfer.flag_path(tripleo_transfer.DEFAULT_DATADIR,
                                                               flag_dir or tripleo_transfer.FLAG_DIR)))
     if facts:
@@ -54,7 +55,7 @@ def daemon_findings(config, node, client=None):
                 summary='{}. Without it this node cannot persist its data or take its upgrade lease.'.format(exc),
                 remediation='Copy the token `tripleo-upgrade-helper nodes import` issued for {} to {} '
                             '(mode 0600, owner root).'.format(node, config.get('token_file')),
-                groups=GROUPS)]
+                groups=GROUPS, resources=[('file', config.get('token_file'))])]
     try:
         listing = client.node_data(node)
     except DaemonError as exc:
@@ -71,7 +72,7 @@ def _daemon_unusable(exc, node, url, config):
             remediation='Set tripleo_upgrade.ca_file to the CA certificate (PEM) that signed the daemon '
                         'certificate (now: {}), and check that daemon_url names the host in that certificate.'.format(
                             config.get('ca_file') or 'the system trust store'),
-            groups=GROUPS)
+            groups=GROUPS, resources=[('file', config.get('ca_file'))])
     if exc.status is None:
         return Finding(
             key='tripleo_upgrade.daemon.unreachable',
@@ -87,7 +88,7 @@ def _daemon_unusable(exc, node, url, config):
             summary='{}.'.format(exc),
             remediation='Write the token the daemon issued for {} into {} (`tripleo-upgrade-helper nodes import` '
                         'issues them; re-issue it if it was lost).'.format(node, config.get('token_file')),
-            groups=GROUPS)
+            groups=GROUPS, resources=[('file', config.get('token_file'))])
     if exc.status in (403, 404):
         return Finding(
             key='tripleo_upgrade.daemon.node',
@@ -143,7 +144,7 @@ def space_finding(config, node, listing):
             title='The persist set of this node cannot be determined',
             summary='{}.'.format(exc),
             remediation='Fix or remove the drop-in file named above.',
-            groups=GROUPS)
+            groups=GROUPS, resources=[('directory', config.get('persist_dropin_dir'))])
     paths = [p for item_paths in items.values() for p in item_paths]
     needed, missing, unreadable = estimate_archive_bytes(paths)
     measured = 'the persist set ({} item(s): {}) takes about {} as uncompressed tar{}{}'.format(
@@ -220,7 +221,22 @@ def _transfer_flag(path):
         remediation='Do not re-run the upgrade on this node unless you mean to. If you must, first make sure the '
                     'database is safe on another node (`tripleo-upgrade-helper status` shows the sealed transfer), '
                     'then remove {} and run `leapp preupgrade` again.'.format(path),
-        groups=GROUPS)
+        groups=GROUPS, resources=[('file', path)])
+
+
+def _dbus_bindings():
+    try:
+        tripleo_systemd.import_dbus()
+    except tripleo_systemd.BindingsMissing as exc:
+        return Finding(
+            key='tripleo_upgrade.python3_dbus',
+            title='The D-Bus Python bindings are not installed',
+            summary='{}. Without them the upgrade cannot stop, disable and later re-enable the TripleO units '
+                    'through systemd.'.format(exc),
+            remediation='Install the package: `dnf install {}`, then run `leapp preupgrade` again.'.format(
+                tripleo_systemd.PACKAGE),
+            groups=GROUPS, resources=[('package', tripleo_systemd.PACKAGE)])
+    return None
 
 
 def _corosync_info(facts):

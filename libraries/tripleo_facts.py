@@ -5,32 +5,30 @@ Everything the pre-upgrade checks need to know about this node, gathered into on
 Every probe that cannot run (tool absent, bus unreachable, bad output) is recorded as unknown
 with its reason; a fact is never guessed and a probe never raises.
 """
-from . import tripleo_ceph, tripleo_node, tripleo_pacemaker, tripleo_probe, tripleo_rpm
-from .tripleo_helper_client import node_name as _node_name
+from . import tripleo_ceph, tripleo_node, tripleo_pacemaker, tripleo_probe, tripleo_rpm, tripleo_systemd
 
 # TripleO's own units: tripleo_<container>.service, their _healthcheck timers, tripleo-container-shutdown, ...
 UNIT_PATTERNS = ('tripleo_*', 'tripleo-*')
 
 
-def gather(node_name='', hieradata_dir=None, crm_mon_env=None, rpm_dbpath=None, bus_address=None,
+def gather(node_name, hieradata_dir=None, crm_mon_env=None, rpm_dbpath=None, bus_address=None,
            container_cli=tripleo_ceph.CONTAINER_CLI):
     """
-    :param node_name: the configured node name ('' for the short host name)
+    :param node_name: this node's name at the daemon (the configuration's node_name)
     :param hieradata_dir: None for tripleo_node.HIERADATA_DIR
     :param crm_mon_env: extra environment for crm_mon (tests: {'CIB_file': ...})
     :param rpm_dbpath: rpm database directory (None: the system's)
     :param bus_address: D-Bus address where systemd is (None: the system bus, or $DBUS_SYSTEM_BUS_ADDRESS)
     :return: dict: node_name, identity, units, pacemaker, ceph, packages (see the probe functions)
     """
-    node = _node_name(node_name)
     hieradata_dir = hieradata_dir or tripleo_node.HIERADATA_DIR
     return {
-        'node_name': node,
-        'identity': _guarded('identity', lambda: tripleo_node.identity(node, hieradata_dir), _unknown_identity),
+        'node_name': node_name,
+        'identity': _guarded('identity', lambda: tripleo_node.identity(node_name, hieradata_dir), _unknown_identity),
         'units': _guarded('units', lambda: unit_facts(bus_address), _unknown_units),
-        'pacemaker': _guarded('pacemaker', lambda: tripleo_pacemaker.cluster_status(node, env=crm_mon_env),
+        'pacemaker': _guarded('pacemaker', lambda: tripleo_pacemaker.cluster_status(node_name, env=crm_mon_env),
                               tripleo_pacemaker.unknown),
-        'ceph': _guarded('ceph', lambda: tripleo_ceph.mon_status(node, container_cli=container_cli),
+        'ceph': _guarded('ceph', lambda: tripleo_ceph.mon_status(node_name, container_cli=container_cli),
                          _unknown_ceph),
         'packages': _guarded('packages', lambda: package_facts(rpm_dbpath), _unknown_packages),
     }
@@ -38,10 +36,6 @@ def gather(node_name='', hieradata_dir=None, crm_mon_env=None, rpm_dbpath=None, 
 
 def unit_facts(bus_address=None):
     """{'known', 'reason', 'units': [{name, load_state, active_state, sub_state, unit_file_state}]}"""
-    try:
-        from . import tripleo_systemd
-    except ImportError as exc:
-        return _unknown_units('the D-Bus Python bindings (python3-dbus) are not importable: {}'.format(exc))
     try:
         units = tripleo_systemd.Systemd(bus_address).list_units(list(UNIT_PATTERNS))
     except tripleo_systemd.SystemdError as exc:

@@ -10,13 +10,17 @@ import tempfile
 
 def write_json(path, record, dir_mode=0o700):
     """Write ``record`` as JSON to ``path`` (mode 0600) atomically; creates the directory with ``dir_mode``."""
+    write_text(path, json.dumps(record, indent=2, sort_keys=True) + '\n', dir_mode)
+
+
+def write_text(path, text, dir_mode=0o700):
+    """Write ``text`` to ``path`` (mode 0600) atomically; creates the directory with ``dir_mode``."""
     directory = os.path.dirname(path)
     os.makedirs(directory, mode=dir_mode, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix='.{}.'.format(os.path.basename(path)), dir=directory)
     try:
         with os.fdopen(fd, 'w') as stream:
-            json.dump(record, stream, indent=2, sort_keys=True)
-            stream.write('\n')
+            stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.rename(tmp, path)

@@ -32,11 +32,6 @@ class LeaseRefused(DaemonError):
     """The daemon refused the lease (409); ``reasons`` says why, in the operator's words."""
 
 
-def node_name(configured=''):
-    """The name this node has at the daemon: the configured one, else the short host name."""
-    return configured or socket.gethostname().split('.')[0]
-
-
 def read_token(path):
     with open(path) as f:
         return f.read().strip()
@@ -114,15 +109,14 @@ class HelperClient(object):
 
     @classmethod
     def from_config(cls, config):
-        """From a TripleoUpgradeConfig model or a dict with daemon_url, token_file, ca_file, request_timeout."""
-        get = config.get if isinstance(config, dict) else lambda key, default=None: getattr(config, key, default)
-        token_file = get('token_file')
+        """From the configuration values (tripleo_config): daemon_url, token_file, ca_file, request_timeout."""
+        token_file = config.get('token_file')
         try:
             token = read_token(token_file)
         except (IOError, OSError) as exc:
             raise DaemonError('cannot read the node token from {}: {}'.format(token_file, exc.strerror)) from exc
-        return cls(get('daemon_url'), token, ca_file=get('ca_file') or None,
-                   timeout=float(get('request_timeout') or 60.0))
+        return cls(config.get('daemon_url'), token, ca_file=config.get('ca_file') or None,
+                   timeout=float(config.get('request_timeout') or 60.0))
 
     # -- data items ------------------------------------------------------------------------------
 

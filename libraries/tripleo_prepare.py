@@ -20,17 +20,14 @@ the error says what happened and what runs again. A re-run merges with the recor
 run, so the units an earlier successful run stopped stay recorded for the restore after the
 reboot; after a rollback the record is removed and a re-run starts from scratch.
 """
-import json
-import os
 import time
 from fnmatch import fnmatchcase
 
-from . import tripleo_files, tripleo_persist, tripleo_probe
+from . import tripleo_node, tripleo_persist, tripleo_prepare_record, tripleo_probe
 from .tripleo_node import OS_RELEASE, os_release
-from .tripleo_helper_client import DaemonError, LeaseRefused
-from .tripleo_systemd import SystemdError
+from .tripleo_helper_client import DaemonError, HelperClient, LeaseRefused
+from .tripleo_systemd import Systemd, SystemdError
 
-STATE_FILE = '/var/lib/tripleo-upgrade-node/prepare-state.json'
 UNIT_PATTERNS = ('tripleo_*',)
 CLUSTER_UNITS = ('pacemaker.service', 'corosync.service')
 # ceph-mon keeps running on nodes that are down for the upgrade: at least 2 monitors at all times.
@@ -44,25 +41,6 @@ class PrepareError(Exception):
     """The preparation failed; the message says at which step, why, and what state the node is in."""
 
 
-def load_state(path):
-    """The record of an earlier prepare, or None."""
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (IOError, OSError) as exc:
-        if not os.path.exists(path):
-            return None
-        raise PrepareError('cannot read the prepare record {}: {}'.format(path, exc)) from exc
-    except ValueError as exc:
-        raise PrepareError('the prepare record {} is not valid JSON ({}); it lists what prepare stopped, '
-                           'check it by hand before removing it'.format(path, exc)) from exc
-
-
-def save_state(path, state):
-    """Write the record atomically: a crash leaves the old record or the new one, never a mix."""
-    tripleo_files.write_json(path, state)
-
-
 def _merge(earlier, new):
     return sorted(set(earlier or ()) | set(new))
 
@@ -71,7 +49,7 @@ def _is_excluded(name):
     return any(fnmatchcase(name, pattern) for pattern in NEVER_STOPPED)
 
 
-def prepare(client, systemd, node, persist_items, compression='none', state_file=STATE_FILE,
+def prepare(client, systemd, node, persist_items, compression='none', state_file=tripleo_prepare_record.PATH,
             pcs_command=('pcs',), pcs_timeout=PCS_TIMEOUT, os_release_file=OS_RELEASE, run_id=None):
     """
     Run steps 1-4 (see module doc).
@@ -83,7 +61,10 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
     :raises PrepareError: with the whole story; the node is running again unless it says otherwise
     """
     # Read before taking the lease: an unreadable record must not leave the lease held with nothing done.
-    earlier = load_state(state_file) or {}
+    try:
+        earlier = tripleo_prepare_record.load(state_file) or {}
+    except tripleo_prepare_record.RecordError as exc:
+        raise PrepareError('{}; nothing was stopped'.format(exc)) from exc
     try:
         client.acquire_lease(node)
     except LeaseRefused as exc:
@@ -93,7 +74,9 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
         raise PrepareError('could not get the upgrade lease for {}, nothing was stopped: {}'.format(
             node, exc)) from exc
 
-    state = {'node': node, 'phase': 'stopping', 'stopped_units': earlier.get('stopped_units', []),
+    release = os_release(os_release_file)
+    state = {'node': node, 'phase': 'stopping', 'os_release': release,
+             'stopped_units': earlier.get('stopped_units', []),
              'disabled_units': earlier.get('disabled_units', []),
              'pacemaker_stopped': bool(earlier.get('pacemaker_stopped')), 'items': earlier.get('items', [])}
     step = 'stopping services'
@@ -107,7 +90,7 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
         state.update(stopped_units=_merge(state['stopped_units'], to_stop),
                      disabled_units=_merge(state['disabled_units'], to_disable),
                      pacemaker_stopped=state['pacemaker_stopped'] or pacemaker_running)
-        save_state(state_file, state)
+        tripleo_prepare_record.save(state_file, state)
         if pacemaker_running:
             step = 'stopping the Pacemaker cluster on this node'
             # --force as TripleO's own system upgrade tasks do: with the non-rolling (Corosync) procedure the
@@ -122,21 +105,105 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
 
         step = 'persisting node data to the helper daemon'
         state['phase'] = 'persisting'
-        save_state(state_file, state)
+        tripleo_prepare_record.save(state_file, state)
         state['items'] = tripleo_persist.persist(client, node, persist_items, compression)
 
         step = 'reporting "prepared" to the helper daemon'
-        client.put_status(node, 'prepared', os_release=os_release(os_release_file), leapp_run_id=run_id)
+        client.put_status(node, 'prepared', os_release=release, leapp_run_id=run_id)
         state['phase'] = 'prepared'
-        save_state(state_file, state)
+        tripleo_prepare_record.save(state_file, state)
     except Exception as exc:
         # Whatever failed, even a bug, the node must not stay half-stopped.
         known = isinstance(exc, (SystemdError, tripleo_persist.PersistError, DaemonError, tripleo_probe.ProbeFailed,
                                  OSError))
-        raise PrepareError(_roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout,
-                                      'TripleO upgrade preparation of {} failed while {}: {}{}.'.format(
-                                          node, step, '' if known else type(exc).__name__ + ': ', exc))) from exc
+        _, story = _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout,
+                              'TripleO upgrade preparation of {} failed while {}: {}{}.'.format(
+                                  node, step, '' if known else type(exc).__name__ + ': ', exc))
+        raise PrepareError(story) from exc
     return state
+
+
+def prepare_node(values, run_id=None, record_path=None, bus_address=None, os_release_file=None, pcs_command=('pcs',)):
+    """
+    Prepare this node from its validated configuration (tripleo_config): the one entry point of the
+    InterimPreparation actor and of tripleo-upgrade-prepare.
+
+    :return: the final record
+    :raises PrepareError: the whole story (see prepare())
+    """
+    node = values['node_name']
+    try:
+        items = tripleo_persist.persist_set(values['persist_items'], values['persist_dropin_dir'])
+        client = HelperClient.from_config(values)
+        systemd = Systemd(bus_address)
+    except (tripleo_persist.PersistError, DaemonError, SystemdError) as exc:
+        raise PrepareError('TripleO upgrade preparation of {} did not start, nothing was stopped: {}'.format(
+            node, exc)) from exc
+    return prepare(client, systemd, node, items, values['compression'],
+                   state_file=record_path or tripleo_prepare_record.PATH,
+                   pcs_command=pcs_command, os_release_file=os_release_file or tripleo_node.OS_RELEASE,
+                   run_id=run_id)
+
+
+def services_kept_disabled(record):
+    """
+    The services leapp must keep disabled on the new OS (SystemdServicesTasks.to_disable).
+
+    Leapp records unit file states before the upgrade and enables at its Finalization every service
+    that was enabled then and is disabled after the RPM upgrade, which is every service prepare
+    disabled; a service also listed in to_disable stays disabled. Leapp handles services only:
+    timers and other unit types keep the state prepare left them in.
+    """
+    return [name for name in record['disabled_units'] if name.endswith('.service')]
+
+
+def abort(client, systemd, node, record_path=tripleo_prepare_record.PATH, os_release_file=OS_RELEASE,
+          pcs_command=('pcs',), pcs_timeout=PCS_TIMEOUT):
+    """
+    Undo a prepare whose upgrade will not happen (leapp failed after it, or the reboot is called off):
+    enable and start what the record lists, start the Pacemaker node, release the lease, and report
+    the node ``failed`` with the story. Safe to re-run: without a record only the lease is released.
+
+    :return: the story (what runs again)
+    :raises PrepareError: the node has booted the new OS (the record belongs to the restore now), the
+                          record is unusable, or not everything could be started again (lease kept)
+    """
+    try:
+        record = tripleo_prepare_record.load(record_path)
+    except tripleo_prepare_record.RecordError as exc:
+        raise PrepareError('nothing was undone: {}'.format(exc)) from exc
+    release = os_release(os_release_file)
+    if record is None:
+        try:
+            client.release_lease(node)
+        except DaemonError as exc:
+            raise PrepareError('{} has no prepare record ({}), so nothing is stopped to undo, but its lease could '
+                               'not be released: {}'.format(node, record_path, exc)) from exc
+        return '{} has no prepare record ({}): nothing to start again; its lease is released.'.format(
+            node, record_path)
+    prepared_on = record.get('os_release')
+    if record.get('phase') == 'upgraded' or (prepared_on and _major(release) != _major(prepared_on)):
+        raise PrepareError(
+            '{} was prepared on OS {} and now runs OS {} (record phase {}): the upgrade has happened, so there is '
+            'nothing to abort. Its data is restored by the first boot (or tripleo-upgrade-restore); '
+            'TripleO starts its services.'.format(node, prepared_on or 'unknown', release or 'unknown',
+                                                   record.get('phase')))
+    record.setdefault('stopped_units', [])
+    record.setdefault('disabled_units', [])
+    record.setdefault('pacemaker_stopped', False)
+    complete, story = _roll_back(client, systemd, node, record, record_path, pcs_command, pcs_timeout,
+                                 'The upgrade of {} was aborted after its preparation.'.format(node))
+    try:
+        client.put_status(node, 'failed', os_release=release, error=story)
+    except DaemonError as exc:
+        story += ' The helper daemon was not told: {}.'.format(exc)
+    if not complete:
+        raise PrepareError(story)
+    return story
+
+
+def _major(release):
+    return (release or '').split('.')[0]
 
 
 def _pcs(pcs_command, args, timeout):
@@ -145,7 +212,7 @@ def _pcs(pcs_command, args, timeout):
 
 
 def _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout, what_failed):
-    """Enable and start everything recorded, then release the lease; returns the whole story."""
+    """Enable and start everything recorded, then release the lease; returns (all runs again, the whole story)."""
     problems, story = [], [what_failed]
     try:
         systemd.enable(state['disabled_units'])
@@ -167,21 +234,19 @@ def _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeou
             problems.append(str(exc))
     if problems:
         state['phase'] = 'failed'
-        save_state(state_file, state)
+        tripleo_prepare_record.save(state_file, state)
         story.append('NOT everything runs again: {}. The lease of {} is kept so no other node of its role goes '
-                     'down; start what is listed in {} by hand, then release the lease (DELETE '
-                     '/v1/nodes/{}/lease) or run the upgrade again.'.format('; '.join(problems), node, state_file,
-                                                                            node))
-        return ' '.join(story)
-    if os.path.exists(state_file):
-        os.unlink(state_file)
+                     'down; fix the cause and run tripleo-upgrade-abort, which starts what {} lists and then '
+                     'releases the lease.'.format('; '.join(problems), node, state_file))
+        return False, ' '.join(story)
+    tripleo_prepare_record.remove(state_file)
     try:
         _release_lease(client, node)
         story.append('The upgrade lease of {} was released. Fix the cause and run the upgrade again.'.format(node))
     except DaemonError as exc:
-        story.append('The node runs as before, but its upgrade lease could not be released: {}. Release it with '
-                     'DELETE /v1/nodes/{}/lease once the daemon answers.'.format(exc, node))
-    return ' '.join(story)
+        story.append('The node runs as before, but its upgrade lease could not be released: {}. Run '
+                     'tripleo-upgrade-abort once the daemon answers.'.format(exc))
+    return True, ' '.join(story)
 
 
 def _release_lease(client, node):

@@ -9,7 +9,7 @@ The first boot on the new OS (FirstBoot): put the node's data back and leave its
 
 ``restore_reprovisioned`` does steps 1 and 3 on a node that was reinstalled rather than upgraded.
 
-It works from prepare's record (tripleo_prepare.STATE_FILE), which the OS upgrade keeps. Every
+It works from prepare's record (tripleo_prepare_record), which the OS upgrade keeps. Every
 step is idempotent, so a re-run is harmless: once the record says ``upgraded`` the data is never
 unpacked again, not even in ``always`` mode (the services may have written to it since).
 
@@ -17,16 +17,18 @@ Later, once TripleO's upgrade run has started the node's services, ``report_comp
 daemon (phase ``completed``: from then on no database transfer may target this node's role) and
 ends the node's lease so that the next node of its role may go down.
 """
-from . import tripleo_node, tripleo_persist, tripleo_prepare
-from .tripleo_helper_client import DaemonError
-from .tripleo_systemd import SystemdError
+import os
+
+from . import tripleo_node, tripleo_persist, tripleo_prepare_record
+from .tripleo_helper_client import DaemonError, HelperClient
+from .tripleo_systemd import Systemd, SystemdError
 
 
 class RestoreError(Exception):
     """Restoring failed; the message says which step, and what was already done."""
 
 
-def restore(client, systemd, node, restore_mode='missing-only', state_file=tripleo_prepare.STATE_FILE,
+def restore(client, systemd, node, restore_mode='missing-only', state_file=tripleo_prepare_record.PATH,
             os_release_file=tripleo_node.OS_RELEASE, run_id=None, work_dir=None):
     """
     Run steps 1-3 (see module doc).
@@ -34,7 +36,7 @@ def restore(client, systemd, node, restore_mode='missing-only', state_file=tripl
     :return: {"restored": [(item, path, action)], "enabled_units": [...], "os_release": "9.2"}
     :raises RestoreError: naming the step; the record stays for a re-run
     """
-    state = tripleo_prepare.load_state(state_file)
+    state = tripleo_prepare_record.load(state_file)
     if state is None or state.get('phase') not in ('prepared', 'upgraded'):
         raise RestoreError(
             'there is no record of a completed TripleO upgrade preparation of {} in {} ({}), so it is not known '
@@ -62,8 +64,26 @@ def restore(client, systemd, node, restore_mode='missing-only', state_file=tripl
         raise RestoreError('the data of {} is restored and its units are enabled, but the helper daemon was not '
                            'told: {}'.format(node, exc)) from exc
     state['phase'] = 'upgraded'
-    tripleo_prepare.save_state(state_file, state)
+    tripleo_prepare_record.save(state_file, state)
     return {'restored': restored, 'enabled_units': state['disabled_units'], 'os_release': release}
+
+
+def restore_node(values, run_id=None, record_path=None, bus_address=None, os_release_file=None):
+    """
+    Restore this node from its validated configuration (tripleo_config) and prepare's record: the
+    entry point of the FirstBoot actor.
+
+    :raises RestoreError: naming the step; the record stays for a re-run
+    """
+    record_path = record_path or tripleo_prepare_record.PATH
+    try:
+        client = HelperClient.from_config(values)
+        systemd = Systemd(bus_address)
+        return restore(client, systemd, values['node_name'], values['restore_mode'], state_file=record_path,
+                       os_release_file=os_release_file or tripleo_node.OS_RELEASE, run_id=run_id,
+                       work_dir=os.path.dirname(record_path))
+    except (DaemonError, SystemdError, tripleo_prepare_record.RecordError) as exc:
+        raise RestoreError('restoring {} did not start: {}'.format(values['node_name'], exc)) from exc
 
 
 def restore_reprovisioned(client, node, restore_mode='always', items=None, os_release_file=tripleo_node.OS_RELEASE,

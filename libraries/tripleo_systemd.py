@@ -6,11 +6,13 @@ a bus object (/org/freedesktop/systemd1/job/N) that disappears when the job is d
 no main loop in the caller (leapp actors have none), unlike listening for JobRemoved. The outcome
 is then read from the unit's ActiveState, so a start that failed is reported as such.
 (A job's result is only in the JobRemoved signal, which needs a main loop to receive.)
+
+dbus-python is imported when a Systemd is made, not with this module: leapp imports every library
+of the repository when it starts, and a node without python3-dbus must still get through
+``leapp preupgrade`` to the inhibitor that says to install it.
 """
 import time
 from collections import namedtuple
-
-import dbus
 
 SYSTEMD = 'org.freedesktop.systemd1'
 SYSTEMD_PATH = '/org/freedesktop/systemd1'
@@ -28,8 +30,25 @@ _POLL_SECONDS = 0.1
 Unit = namedtuple('Unit', ('name', 'load_state', 'active_state', 'sub_state', 'unit_file_state'))
 
 
+PACKAGE = 'python3-dbus'
+
+
 class SystemdError(Exception):
     """One message that says which units, which operation, and what systemd answered."""
+
+
+class BindingsMissing(SystemdError):
+    """dbus-python is not installed."""
+
+
+def import_dbus():
+    """The dbus module; BindingsMissing says which package to install."""
+    try:
+        import dbus
+    except ImportError as exc:
+        raise BindingsMissing('the D-Bus Python bindings cannot be imported ({}): install {}'.format(
+            exc, PACKAGE)) from exc
+    return dbus
 
 
 def _describe(exc):
@@ -43,6 +62,7 @@ class Systemd(object):
         :param job_timeout: seconds to wait for all jobs of one stop() or start() to finish
         """
         self.job_timeout = job_timeout
+        self._dbus = dbus = import_dbus()
         where = bus_address or 'the system bus'
         try:
             self._bus = dbus.SystemBus() if bus_address is None else dbus.bus.BusConnection(bus_address)
@@ -53,13 +73,14 @@ class Systemd(object):
     def _call(self, what, method, *args):
         try:
             return getattr(self._manager, method)(*args)
-        except dbus.exceptions.DBusException as exc:
+        except self._dbus.exceptions.DBusException as exc:
             raise SystemdError('systemd could not {}: {}'.format(what, _describe(exc))) from exc
 
     def list_units(self, patterns):
         """The loaded units whose names match any of the glob patterns, with their unit file state."""
         found = self._call('list units matching {}'.format(', '.join(patterns)),
-                           'ListUnitsByPatterns', dbus.Array([], signature='s'), dbus.Array(patterns, signature='s'))
+                           'ListUnitsByPatterns', self._dbus.Array([], signature='s'),
+                           self._dbus.Array(patterns, signature='s'))
         units = []
         for entry in found:
             name = str(entry[0])
@@ -69,7 +90,7 @@ class Systemd(object):
     def _unit_file_state(self, name):
         try:
             return str(self._manager.GetUnitFileState(name))
-        except dbus.exceptions.DBusException:
+        except self._dbus.exceptions.DBusException:
             # Transient and generated units have no unit file.
             return ''
 
@@ -85,14 +106,14 @@ class Systemd(object):
         """Disable the units' unit files (they stay as they are now, running or not)."""
         if names:
             self._call('disable {}'.format(', '.join(names)), 'DisableUnitFiles',
-                       dbus.Array(names, signature='s'), False)
+                       self._dbus.Array(names, signature='s'), False)
             self._call('reload its configuration after disabling units', 'Reload')
 
     def enable(self, names):
         """Enable the units' unit files without starting them."""
         if names:
             self._call('enable {}'.format(', '.join(names)), 'EnableUnitFiles',
-                       dbus.Array(names, signature='s'), False, False)
+                       self._dbus.Array(names, signature='s'), False, False)
             self._call('reload its configuration after enabling units', 'Reload')
 
     def _run_jobs(self, method, verb, names):
@@ -100,7 +121,7 @@ class Systemd(object):
         for name in names:
             try:
                 jobs[name] = getattr(self._manager, method)(name, 'replace')
-            except dbus.exceptions.DBusException as exc:
+            except self._dbus.exceptions.DBusException as exc:
                 failures.append('{}: {}'.format(name, _describe(exc)))
         deadline = time.monotonic() + self.job_timeout
         while jobs:
@@ -127,7 +148,7 @@ class Systemd(object):
     def _job_finished(self, job_path):
         try:
             self._bus.get_object(SYSTEMD, job_path).Get(JOB_IFACE, 'State', dbus_interface=PROPERTIES)
-        except dbus.exceptions.DBusException as exc:
+        except self._dbus.exceptions.DBusException as exc:
             if exc.get_dbus_name() in _JOB_GONE:
                 return True
             raise SystemdError('cannot follow systemd job {}: {}'.format(job_path, _describe(exc))) from exc
@@ -138,7 +159,7 @@ class Systemd(object):
             path = self._manager.GetUnit(name)
             return str(self._bus.get_object(SYSTEMD, path).Get(UNIT_IFACE, 'ActiveState',
                                                                dbus_interface=PROPERTIES))
-        except dbus.exceptions.DBusException as exc:
+        except self._dbus.exceptions.DBusException as exc:
             if exc.get_dbus_name() == _NO_SUCH_UNIT:
                 # systemd unloads a unit that is stopped and nothing refers to.
                 return 'inactive'

@@ -1,6 +1,6 @@
 from leapp.actors import Actor
 from leapp.libraries.actor import tripleoprepare
-from leapp.models import TripleoUpgradeConfig
+from leapp.models import SystemdServicesTasks, TransactionDryRun, TripleoUpgradeConfig, UpgradeKernelCmdlineArgTasks
 from leapp.tags import InterimPreparationPhaseTag, IPUWorkflowTag
 
 
@@ -10,14 +10,21 @@ class TripleoPrepare(Actor):
 
     Acquires this node's lease from the helper daemon (a refusal stops the upgrade, nothing
     touched), stops this node's Pacemaker membership and stops and disables the tripleo_* units
-    (never ceph-mon), persists the node's data to the daemon and reports "prepared". If anything
-    fails after the lease, everything it stopped is started and enabled again, the lease is
-    released, and the upgrade stops with a message that says so.
+    (never ceph-mon), persists the node's data to the daemon and reports "prepared". The disabled
+    services go to SystemdServicesTasks.to_disable, or leapp would enable them again at its
+    Finalization, before the data is restored. If anything fails after the lease, everything it
+    stopped is started and enabled again, the lease is released, and the upgrade stops with a
+    message that says so; tools/tripleo-upgrade-abort undoes it if leapp fails after it.
+
+    Order in InterimPreparation (Main stage): consuming TransactionDryRun puts it after the steps
+    that fail most (upgrade_initramfs_generator, dnf_dry_run). UpgradeKernelCmdlineArgTasks is
+    declared, never produced, only so that add_upgrade_boot_entry runs after it: that actor makes
+    the upgrade the default boot entry, which a failed preparation must not leave behind.
     """
 
     name = 'tripleo_prepare'
-    consumes = (TripleoUpgradeConfig,)
-    produces = ()
+    consumes = (TransactionDryRun, TripleoUpgradeConfig)
+    produces = (SystemdServicesTasks, UpgradeKernelCmdlineArgTasks)
     tags = (InterimPreparationPhaseTag, IPUWorkflowTag)
 
     def process(self):

@@ -1,6 +1,7 @@
 from leapp.actors import Actor
 from leapp.libraries.actor import tripleotargetrepositories
-from leapp.models import CustomTargetRepository, InstalledRPM, RpmTransactionTasks, TripleoUpgradeConfig
+from leapp.models import (CustomTargetRepository, CustomTargetRepositoryFile, DistributionSignedRPM, InstalledRPM,
+                          RpmTransactionTasks, TripleoUpgradeConfig)
 from leapp.reporting import Report
 from leapp.tags import FactsPhaseTag, IPUWorkflowTag
 
@@ -9,15 +10,17 @@ class TripleoTargetRepositories(Actor):
     """
     Configure the newer OS and OpenStack repositories and the package changes of the upgrade.
 
-    One CustomTargetRepository per configured target repository, and RpmTransactionTasks with
-    the installed packages that the remove_packages patterns (such as *el8ost*) match, expanded
-    to exact names, and the install_packages to install or keep. A pattern that matches nothing
-    is reported.
+    The configured target repositories go into a repo file of their own (CustomTargetRepositoryFile,
+    which leapp copies into the target userspace) and one CustomTargetRepository each, so leapp
+    enables them. RpmTransactionTasks gets the installed packages that the remove_packages patterns
+    (such as *el8ost*) match, expanded to exact names, and the install_packages to install or keep.
+    Reported: a pattern that matches nothing, matched packages leapp would not remove because the
+    distribution did not sign them (an inhibitor), and packages both to install and to remove.
     """
 
     name = 'tripleo_target_repositories'
-    consumes = (InstalledRPM, TripleoUpgradeConfig)
-    produces = (CustomTargetRepository, Report, RpmTransactionTasks)
+    consumes = (DistributionSignedRPM, InstalledRPM, TripleoUpgradeConfig)
+    produces = (CustomTargetRepository, CustomTargetRepositoryFile, Report, RpmTransactionTasks)
     tags = (FactsPhaseTag, IPUWorkflowTag)
 
     def process(self):

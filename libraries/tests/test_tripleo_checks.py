@@ -111,8 +111,8 @@ def test_token_file_readable_by_others_is_reported_by_the_config_check(tmp_path)
     token_file = tmp_path / 'node-token'
     token_file.write_text('t' * 43)
     token_file.chmod(0o644)
-    _, findings = tripleo_config.validate({'daemon_url': 'http://127.0.0.1:9', 'token_file': str(token_file)},
-                                          config_dir=str(tmp_path))
+    _, findings = tripleo_config.load(str(tmp_path / 'actor_conf.d'), overrides={
+        'daemon_url': 'http://127.0.0.1:9', 'token_file': str(token_file)})
     assert [f.key for f in findings] == ['tripleo_upgrade.config.token_file']
     assert 'chmod 0600' in findings[0].remediation
 

@@ -1,8 +1,10 @@
+"""The tripleo_upgrade section read from real YAML files, as leapp and the node commands read them."""
 import pytest
 
 from tripleo_upgrade_libraries import tripleo_config
 
 TOKEN = 'A' * 43
+URL = 'https://undercloud-0.ctlplane.localdomain:8990'
 
 
 @pytest.fixture
@@ -20,104 +22,209 @@ def conf_dir(tmp_path):
     return path
 
 
-def valid_section(token_file, **overrides):
-    section = {'daemon_url': 'https://undercloud-0.ctlplane.localdomain:8990/', 'token_file': token_file}
-    section.update(overrides)
-    return section
+@pytest.fixture
+def configure(conf_dir, token_file):
+    """Write tripleo_upgrade.yaml with the daemon_url and token_file plus ``extra`` YAML lines; load it."""
+    def configure(extra='', name='tripleo_upgrade.yaml'):
+        (conf_dir / name).write_text('tripleo_upgrade:\n  daemon_url: {}/\n  token_file: {}\n{}'.format(
+            URL, token_file, ''.join('  {}\n'.format(line) for line in extra.splitlines())))
+        return tripleo_config.load(str(conf_dir), hostname='controller-0')
+    return configure
 
 
-def test_valid_section_gives_complete_normalised_values(token_file, conf_dir):
-    values, findings = tripleo_config.validate(valid_section(token_file), str(conf_dir))
+def only(findings):
+    assert len(findings) == 1, [f.summary for f in findings]
+    return findings[0]
+
+
+def test_valid_section_gives_complete_normalised_values(configure):
+    values, findings = configure('persist_items: {nova-state: [/var/lib/nova]}')
     assert findings == []
-    assert values['daemon_url'] == 'https://undercloud-0.ctlplane.localdomain:8990'
+    assert values['daemon_url'] == URL
+    assert values['node_name'] == 'controller-0'
     assert values['restore_mode'] == 'missing-only'
     assert values['request_timeout'] == 60.0
+    assert values['persist_items'] == {'nova-state': ['/var/lib/nova']}
     assert set(values) == set(tripleo_config.DEFAULTS)
 
 
-def test_missing_daemon_url_is_an_inhibitor_that_says_no_file_sets_it(token_file, conf_dir):
-    values, findings = tripleo_config.validate({'token_file': token_file}, str(conf_dir))
+@pytest.mark.parametrize('line', ['ca_file:', 'remove_packages:', 'install_packages:', 'node_name:'])
+def test_a_key_written_without_a_value_takes_its_default(configure, line):
+    values, findings = configure(line)
+    assert findings == []
+    key = line.rstrip(':')
+    assert values[key] == ('controller-0' if key == 'node_name' else tripleo_config.DEFAULTS[key])
+
+
+@pytest.mark.parametrize('line, expected, hint', [
+    ('compression: off', "False is not one of none, zstd (YAML reads an unquoted off/no/on/yes as a boolean)",
+     'quoted'),
+    ('node_name: 12345', '12345 is not a node name', 'in quotes'),
+    ('node_name: 2024-01-01', 'datetime.date(2024, 1, 1) is a date, which leapp cannot store', 'quote the value'),
+    ('request_timeout: soon', "'soon' is not a number of seconds", 'for example 60'),
+])
+def test_a_value_of_the_wrong_type_is_a_finding_not_a_traceback(configure, conf_dir, line, expected, hint):
+    values, findings = configure(line)
+    finding = only(findings)
+    assert values is None and finding.inhibitor
+    assert finding.key == 'tripleo_upgrade.config.' + line.split(':')[0]
+    assert expected in finding.summary
+    assert 'set in {}'.format(conf_dir / 'tripleo_upgrade.yaml') in finding.summary
+    assert hint in finding.remediation
+    assert finding.resources == (('file', str(conf_dir / 'tripleo_upgrade.yaml')),)
+
+
+def test_a_misspelt_key_is_reported_with_the_key_it_resembles(configure, conf_dir):
+    values, findings = configure('restore_mod: always')
+    finding = only(findings)
     assert values is None
-    [finding] = findings
-    assert finding.inhibitor
+    assert finding.key == 'tripleo_upgrade.config.unknown_key'
+    assert 'tripleo_upgrade.restore_mod' in finding.summary
+    assert str(conf_dir / 'tripleo_upgrade.yaml') in finding.summary
+    assert 'did you mean restore_mode?' in finding.remediation
+
+
+def test_a_section_split_over_two_files_is_reported_naming_both(configure, conf_dir):
+    (conf_dir / 'zz-site.yaml').write_text('tripleo_upgrade:\n  restore_mode: sometimes\n')
+    _, findings = configure()
+    finding, value_finding = findings
+    assert finding.key == 'tripleo_upgrade.config.file'
+    assert str(conf_dir / 'zz-site.yaml') in finding.summary
+    assert "'sometimes' is not one of" in value_finding.summary
+    assert 'that {} sets already'.format(conf_dir / 'tripleo_upgrade.yaml') in finding.summary
+    assert 'keep the whole tripleo_upgrade section in one file' in finding.remediation
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('# tripleo_upgrade:\n#   daemon_url: x\n', 'holds nothing (empty, or every line commented out)'),
+    ('', 'holds nothing'),
+    ('- a\n- b\n', 'is not a mapping'),
+    ('tripleo_upgrade: [\n', 'is not valid YAML'),
+])
+def test_a_file_that_stops_leapps_loader_is_reported(configure, conf_dir, text, expected):
+    (conf_dir / 'zz-example.yaml').write_text(text)
+    _, findings = configure()
+    finding = only(findings)
+    assert finding.key == 'tripleo_upgrade.config.file'
+    assert finding.summary.startswith(str(conf_dir / 'zz-example.yaml'))
+    assert expected in finding.summary
+
+
+def test_a_file_not_ending_in_yaml_is_not_read(configure, conf_dir):
+    (conf_dir / 'tripleo_upgrade.yaml.example').write_text('# every key commented out\n')
+    assert configure()[1] == []
+
+
+def test_an_empty_section_is_reported(conf_dir):
+    (conf_dir / 'tripleo_upgrade.yaml').write_text('tripleo_upgrade:\n')
+    _, findings = tripleo_config.load(str(conf_dir))
+    assert any('section is not a mapping' in f.summary for f in findings)
+
+
+def test_missing_daemon_url_is_an_inhibitor_that_says_no_file_sets_it(conf_dir, token_file):
+    (conf_dir / 'tripleo_upgrade.yaml').write_text('tripleo_upgrade:\n  token_file: {}\n'.format(token_file))
+    values, findings = tripleo_config.load(str(conf_dir))
+    finding = only(findings)
+    assert values is None and finding.inhibitor
     assert finding.key == 'tripleo_upgrade.config.daemon_url'
-    assert 'tripleo_upgrade.daemon_url' in finding.summary
     assert 'not set in any *.yaml file of {}'.format(conf_dir) in finding.summary
 
 
-def test_wrong_value_names_the_file_that_set_it(token_file, conf_dir):
-    (conf_dir / '10-base.yaml').write_text('tripleo_upgrade:\n  restore_mode: always\n')
-    (conf_dir / '50-site.yaml').write_text(
-        '# site overrides\nother_section:\n  restore_mode: x\ntripleo_upgrade:\n  restore_mode: sometimes\n')
-    values, findings = tripleo_config.validate(valid_section(token_file, restore_mode='sometimes'), str(conf_dir))
-    [finding] = findings
-    assert str(conf_dir / '50-site.yaml') in finding.summary
-    assert "'sometimes' is not one of missing-only, always" in finding.summary
-    assert finding.remediation.startswith('Edit {}'.format(conf_dir / '50-site.yaml'))
+def test_flags_override_the_files_and_an_absent_flag_changes_nothing(configure, conf_dir):
+    configure('node_name: controller-1')
+    values, findings = tripleo_config.load(str(conf_dir), overrides={'node_name': 'compute-3', 'daemon_url': None})
+    assert findings == []
+    assert (values['node_name'], values['daemon_url']) == ('compute-3', URL)
 
 
-def test_every_wrong_key_is_reported_not_only_the_first(token_file, conf_dir):
-    section = valid_section(token_file, daemon_url='ftp://x', node_name='bad name', request_timeout='soon',
-                            compression='gzip')
-    _, findings = tripleo_config.validate(section, str(conf_dir))
+def test_every_wrong_key_is_reported_not_only_the_first(configure):
+    _, findings = configure('node_name: bad name\nrequest_timeout: soon\ncompression: gzip\nrestore_mode: sometimes')
     assert sorted(f.key.rsplit('.', 1)[1] for f in findings) == [
-        'compression', 'daemon_url', 'node_name', 'request_timeout']
+        'compression', 'node_name', 'request_timeout', 'restore_mode']
 
 
 @pytest.mark.parametrize('mode, content, expected', [
     (0o644, TOKEN, 'has mode 0644: other users can read'),
     (0o600, 'not a token', 'does not hold a token'),
     (0o600, '', 'does not hold a token'),
+    (0o600, TOKEN + '\nsecond line', 'does not hold a token'),
 ])
 def test_token_file_problems(tmp_path, conf_dir, mode, content, expected):
     path = tmp_path / 'token'
     path.write_text(content)
     path.chmod(mode)
-    _, findings = tripleo_config.validate(valid_section(str(path)), str(conf_dir))
-    [finding] = findings
+    _, findings = tripleo_config.load(str(conf_dir), overrides={'daemon_url': URL, 'token_file': str(path)})
+    finding = only(findings)
     assert finding.key == 'tripleo_upgrade.config.token_file'
     assert expected in finding.summary
 
 
 def test_missing_token_file_says_where_to_put_it(tmp_path, conf_dir):
-    missing = str(tmp_path / 'absent')
-    _, findings = tripleo_config.validate(valid_section(missing), str(conf_dir))
-    [finding] = findings
+    _, findings = tripleo_config.load(str(conf_dir), overrides={'daemon_url': URL,
+                                                                'token_file': str(tmp_path / 'absent')})
+    finding = only(findings)
     assert 'No such file or directory' in finding.summary
-    assert 'nodes import' in finding.summary + finding.remediation
+    assert 'nodes import' in finding.remediation
 
 
-def test_ca_file_must_exist_and_goes_with_https(token_file, tmp_path, conf_dir):
-    _, findings = tripleo_config.validate(valid_section(token_file, ca_file=str(tmp_path / 'ca.pem')), str(conf_dir))
-    assert 'does not exist' in findings[0].summary
-    ca = tmp_path / 'ca.pem'
-    ca.write_text('-----BEGIN CERTIFICATE-----\n')
-    _, findings = tripleo_config.validate(
-        valid_section(token_file, ca_file=str(ca), daemon_url='http://uc:8990'), str(conf_dir))
-    assert 'plain http://' in findings[0].summary
+def test_ca_file_must_exist_and_goes_with_https(configure, tmp_path):
+    _, findings = configure('ca_file: {}'.format(tmp_path / 'ca.pem'))
+    assert 'does not exist' in only(findings).summary
+    (tmp_path / 'ca.pem').write_text('-----BEGIN CERTIFICATE-----\n')
+    _, findings = configure('ca_file: {}\ndaemon_url: http://uc:8990'.format(tmp_path / 'ca.pem'),
+                            name='tripleo_upgrade.yaml')
+    assert any('plain http://' in f.summary for f in findings)
 
 
 @pytest.mark.parametrize('items, expected', [
     ('nova', 'expected a mapping'),
-    ({'Nova': ['/var/lib/nova']}, "item name 'Nova' is not valid"),
-    ({'nova': []}, 'non-empty list of absolute paths'),
-    ({'nova': ['var/lib/nova']}, 'non-empty list of absolute paths'),
+    ('{Nova: [/var/lib/nova]}', "item name 'Nova' is not valid"),
+    ('{"mysql\\n": [/var/lib/mysql]}', "item name 'mysql\\n' is not valid"),
+    ('{nova: []}', 'non-empty list of absolute paths'),
+    ('{nova: [var/lib/nova]}', 'non-empty list of absolute paths'),
 ])
-def test_persist_items_shape(token_file, conf_dir, items, expected):
-    _, findings = tripleo_config.validate(valid_section(token_file, persist_items=items), str(conf_dir))
-    assert expected in findings[0].summary
+def test_persist_items_shape(configure, items, expected):
+    _, findings = configure('persist_items: ' + items)
+    assert expected in only(findings).summary
+
+
+def test_repositories_take_the_options_a_satellite_or_mirror_needs(configure):
+    values, findings = configure(
+        'target_repositories:\n'
+        '  - {id: rhel-9-baseos, name: RHEL 9 BaseOS, baseurl: [https://sat/BaseOS, https://mirror/BaseOS],\n'
+        '     gpgcheck: true, gpgkey: file:///etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-release, sslverify: true,\n'
+        '     sslcacert: /etc/rhsm/ca/katello-server-ca.pem, sslclientcert: /etc/pki/entitlement/1.pem,\n'
+        '     sslclientkey: /etc/pki/entitlement/1-key.pem, proxy: http://proxy:3128, proxy_username: u,\n'
+        '     proxy_password: p, priority: 10, module_hotfixes: true, skip_if_unavailable: false}\n'
+        '  - {id: rhosp-17.1, mirrorlist: https://mirror/osp17.1/mirrors}')
+    assert findings == []
+    assert [r['id'] for r in values['target_repositories']] == ['rhel-9-baseos', 'rhosp-17.1']
 
 
 @pytest.mark.parametrize('repos, expected', [
-    ({'id': 'x'}, 'expected a list of repositories'),
-    ([{'id': 'rhel-9', 'name': 'RHEL 9'}], "repository 'rhel-9': baseurl None is missing"),
-    ([{'id': 'a', 'baseurl': 'http://m/a'}, {'id': 'a', 'baseurl': 'http://m/b'}], "id 'a' appears twice"),
-    ([{'id': 'a', 'baseurl': 'http://m/a', 'gpgkey': 'k'}], 'unknown field(s) gpgkey'),
+    ('{id: x}', 'expected a list of repositories'),
+    ('[{id: rhel-9, name: RHEL 9}]', "repository 'rhel-9': no baseurl, mirrorlist or metalink"),
+    ('[{id: a, baseurl: "http://m/a"}, {id: a, baseurl: "http://m/b"}]', "id 'a' appears twice"),
+    ('[{id: a, baseurl: "http://m/a", gpg_key: k}]', 'unknown option(s) gpg_key'),
+    ('[{id: a, baseurl: "http://m/a", gpgcheck: "1"}]', "gpgcheck is '1', not true or false"),
+    ('[{id: a, baseurl: "http://m/a", priority: 0}]', 'priority is 0, not a whole number from 1 to 99'),
+    ('[{id: a, baseurl: "http://m/a", sslcacert: ca.pem}]', "sslcacert is 'ca.pem', not an absolute path"),
+    ('[{id: a, baseurl: "http://m/a", name: "A\\n[other]\\nbaseurl=http://evil"}]', 'not text on one line'),
+    ('[{id: a, baseurl: "http://m/a\\ngpgcheck=0"}]', 'not a URL'),
+    ('[{id: "a]\\n[b", baseurl: "http://m/a"}]', 'is not a repository id'),
 ])
-def test_target_repositories_shape(token_file, conf_dir, repos, expected):
-    _, findings = tripleo_config.validate(valid_section(token_file, target_repositories=repos), str(conf_dir))
-    assert expected in findings[0].summary
+def test_target_repositories_shape(configure, repos, expected):
+    _, findings = configure('target_repositories: ' + repos)
+    assert expected in only(findings).summary
 
 
-def test_defining_file_ignores_unreadable_dir(tmp_path):
-    assert tripleo_config.defining_file(str(tmp_path / 'absent'), 'daemon_url') is None
+def test_names_are_full_matches():
+    assert tripleo_config.is_item_name('mysql') and not tripleo_config.is_item_name('mysql\n')
+    assert tripleo_config.is_node_name('controller-0') and not tripleo_config.is_node_name('controller-0\n')
+
+
+def test_the_config_dir_is_the_one_leapp_conf_names(tmp_path):
+    conf = tmp_path / 'leapp.conf'
+    conf.write_text('[repositories]\nrepo_path=/etc/leapp/repos.d/\n\n[actor_config]\npath=/srv/leapp/conf.d/\n')
+    assert tripleo_config.leapp_config_dir(str(conf)) == '/srv/leapp/conf.d'
+    assert tripleo_config.leapp_config_dir(str(tmp_path / 'absent.conf')) == tripleo_config.DEFAULT_CONFIG_DIR

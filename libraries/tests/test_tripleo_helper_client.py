@@ -2,7 +2,6 @@
 import hashlib
 import io
 import os
-import socket
 import subprocess
 
 import pytest
@@ -113,11 +112,6 @@ def test_from_config_names_an_unreadable_token_file(tmp_path):
     with pytest.raises(client_lib.DaemonError) as error:
         client_lib.HelperClient.from_config({'daemon_url': 'http://127.0.0.1:1', 'token_file': missing})
     assert missing in str(error.value)
-
-
-def test_node_name_defaults_to_short_host_name():
-    assert client_lib.node_name('') == socket.gethostname().split('.')[0]
-    assert client_lib.node_name('controller-2') == 'controller-2'
 
 
 def test_digest_header_parsing():

@@ -1,4 +1,7 @@
 """Pattern expansion against a real rpm database (testing/rpmdb.py), read with tripleo_rpm as the node does."""
+import configparser
+import os
+
 import pytest
 
 from tripleo_upgrade_libraries import tripleo_packages, tripleo_rpm
@@ -21,21 +24,25 @@ def installed(rpmdb):
     return packages
 
 
+def signed(packages, *unsigned):
+    return [p.name for p in packages if p.name not in unsigned]
+
+
 def test_patterns_expand_to_exact_names_of_installed_packages(installed):
-    result = tripleo_packages.transaction(['*el8ost*'], [], installed)
+    result = tripleo_packages.transaction(['*el8ost*'], [], installed, signed(installed))
     assert result.to_remove == ['openstack-nova-common', 'openstack-nova-compute', 'puppet-tripleo', 'python3-nova']
     assert result.findings == []
 
 
 def test_patterns_match_names_and_full_specs_but_never_reach_the_transaction(installed):
     result = tripleo_packages.transaction(['openstack-nova-*', 'python3-nova-20.6.1-*.noarch', 'pacemaker'], [],
-                                          installed)
+                                          installed, signed(installed))
     assert result.to_remove == ['openstack-nova-common', 'openstack-nova-compute', 'pacemaker', 'python3-nova']
     assert not [n for n in result.to_remove if any(c in n for c in '*?[')]
 
 
 def test_a_pattern_matching_nothing_is_reported_naming_it(installed):
-    result = tripleo_packages.transaction(['*el8ost*', '*el7ost*'], [], installed)
+    result = tripleo_packages.transaction(['*el8ost*', '*el7ost*'], [], installed, signed(installed))
     [finding] = result.findings
     assert not finding.inhibitor
     assert finding.key == 'tripleo_upgrade.packages.remove_packages'
@@ -44,19 +51,51 @@ def test_a_pattern_matching_nothing_is_reported_naming_it(installed):
     assert 'remove it from tripleo_upgrade.remove_packages' in finding.remediation
 
 
-def test_install_packages_are_kept_installed_or_replaced(installed):
-    result = tripleo_packages.transaction(['*el8ost*'], ['podman', 'openstack-nova-compute', 'python3-tripleoclient',
-                                                         'openstack-*'], installed)
-    assert result.to_keep == ['podman']
-    assert result.to_install == ['openstack-nova-compute', 'python3-tripleoclient']
-    assert 'openstack-nova-compute' in result.to_remove
+def test_matched_packages_leapp_would_not_remove_are_an_inhibitor_naming_them(installed):
+    # RDO on CentOS: the OpenStack packages are not signed by the distribution, and leapp's
+    # check_rpm_transaction_events keeps only distribution-signed packages in to_remove.
+    result = tripleo_packages.transaction(['*el8ost*'], [], installed,
+                                          signed(installed, 'openstack-nova-compute', 'python3-nova'))
     [finding] = result.findings
-    assert finding.summary.startswith("tripleo_upgrade.install_packages entry 'openstack-*' is a pattern, not a name")
+    assert finding.inhibitor
+    assert finding.key == 'tripleo_upgrade.packages.not_distribution_signed'
+    assert "openstack-nova-compute (pattern '*el8ost*'), python3-nova (pattern '*el8ost*')" in finding.summary
+    assert finding.resources == (('package', 'openstack-nova-compute'), ('package', 'python3-nova'))
 
 
-def test_target_repositories_take_the_id_as_default_name():
-    assert tripleo_packages.target_repositories([
-        {'id': 'rhel-9-baseos', 'name': 'RHEL 9 BaseOS', 'baseurl': 'http://mirror/rhel9/BaseOS'},
-        {'id': 'rhosp-17.1', 'baseurl': 'http://mirror/osp17.1'},
-    ]) == [{'id': 'rhel-9-baseos', 'name': 'RHEL 9 BaseOS', 'baseurl': 'http://mirror/rhel9/BaseOS'},
-           {'id': 'rhosp-17.1', 'name': 'rhosp-17.1', 'baseurl': 'http://mirror/osp17.1'}]
+def test_install_packages_are_kept_or_installed_and_never_also_removed(installed):
+    result = tripleo_packages.transaction(['*el8ost*'], ['podman', 'openstack-nova-compute', 'python3-tripleoclient',
+                                                         'openstack-*'], installed, signed(installed))
+    assert result.to_keep == ['openstack-nova-compute', 'podman']
+    assert result.to_install == ['python3-tripleoclient']
+    assert 'openstack-nova-compute' not in result.to_remove
+    pattern, overlap = result.findings
+    assert pattern.summary.startswith("tripleo_upgrade.install_packages entry 'openstack-*' is a pattern, not a name")
+    assert overlap.key == 'tripleo_upgrade.packages.install_and_remove' and not overlap.inhibitor
+    assert 'lists openstack-nova-compute, which tripleo_upgrade.remove_packages also matches' in overlap.summary
+
+
+def test_the_repo_file_defines_every_configured_repository_with_its_options(tmp_path):
+    path = str(tmp_path / 'node' / 'tripleo-upgrade-target.repo')
+    written = tripleo_packages.write_repo_file([
+        {'id': 'rhel-9-baseos', 'name': 'RHEL 9 BaseOS', 'baseurl': ['https://sat/BaseOS', 'https://m/BaseOS'],
+         'gpgcheck': True, 'sslclientkey': '/etc/pki/entitlement/1-key.pem', 'priority': 10},
+        {'id': 'rhosp-17.1', 'mirrorlist': 'https://mirror/osp17.1/mirrors', 'module_hotfixes': False},
+    ], '/etc/leapp/actor_conf.d', path=path)
+    assert written == path
+    assert oct(os.stat(path).st_mode & 0o777) == '0o600'
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    assert parser.sections() == ['rhel-9-baseos', 'rhosp-17.1']
+    assert dict(parser['rhel-9-baseos']) == {
+        'name': 'RHEL 9 BaseOS', 'enabled': '1', 'baseurl': 'https://sat/BaseOS https://m/BaseOS', 'gpgcheck': '1',
+        'priority': '10', 'sslclientkey': '/etc/pki/entitlement/1-key.pem'}
+    assert dict(parser['rhosp-17.1']) == {'name': 'rhosp-17.1', 'enabled': '1', 'module_hotfixes': '0',
+                                          'mirrorlist': 'https://mirror/osp17.1/mirrors'}
+
+
+def test_no_repositories_leave_no_repo_file(tmp_path):
+    path = tmp_path / 'tripleo-upgrade-target.repo'
+    path.write_text('[stale]\n')
+    assert tripleo_packages.write_repo_file([], '/etc/leapp/actor_conf.d', path=str(path)) is None
+    assert not path.exists()

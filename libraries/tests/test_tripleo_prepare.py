@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from testing.processes import wait_for
 from testing.trees import make_tree
 from tripleo_upgrade_libraries import tripleo_prepare, tripleo_restore
 from tripleo_upgrade_libraries.tripleo_helper_client import HelperClient
@@ -244,3 +245,49 @@ def test_the_controller_whose_departure_loses_quorum_is_still_stopped(node):
     assert state['phase'] == 'prepared'
     assert state['pacemaker_stopped'] is True
     assert node.pcs_calls() == ['cluster stop --force --request-timeout=30']
+
+
+def _abort(node):
+    return tripleo_prepare.abort(node.client, Systemd(node.bus.address), NODE, record_path=node.state_file,
+                                 os_release_file=str(node.os_release), pcs_command=[node.pcs], pcs_timeout=30)
+
+
+def test_leapp_is_told_to_keep_every_disabled_service_disabled_but_not_timers(node):
+    record = node.prepare()
+    assert tripleo_prepare.services_kept_disabled(record) == [
+        'corosync.service', 'pacemaker.service', 'tripleo_haproxy.service', 'tripleo_logrotate_crond.service',
+        'tripleo_nova_api.service']
+    assert 'tripleo_nova_api_healthcheck.timer' in record['disabled_units']
+
+
+def test_abort_after_prepare_brings_the_node_back_and_frees_its_lease(node):
+    running_before = _running(node.bus.units())
+    node.prepare()
+    assert not node.other_may_take_the_lease()
+
+    story = _abort(node)
+    # `pcs cluster start` returns before Pacemaker has started, as the real one does without --wait.
+    wait_for(lambda: node.bus.units()['pacemaker.service']['active_state'] == 'active', 'pacemaker to start',
+             timeout=10)
+    units = node.bus.units()
+    assert _running(units) == running_before
+    assert all(units[n]['unit_file_state'] == 'enabled' for n in TRIPLEO_UNITS + ['pacemaker.service'])
+    assert node.pcs_calls()[-1].startswith('cluster start')
+    assert node.other_may_take_the_lease()
+    assert not os.path.exists(node.state_file)
+    status = node.status()
+    assert status['phase'] == 'failed' and 'aborted after its preparation' in status['error']
+    assert 'lease of controller-0 was released' in story
+
+    again = _abort(node)
+    assert 'has no prepare record' in again and 'lease is released' in again
+
+
+def test_abort_refuses_on_a_node_that_booted_the_new_os(node):
+    node.prepare()
+    node.os_release.write_text('NAME="Red Hat Enterprise Linux"\nVERSION_ID="9.2"\n')
+    with pytest.raises(PrepareError) as error:
+        _abort(node)
+    assert 'was prepared on OS 8.4 and now runs OS 9.2' in str(error.value)
+    assert not node.other_may_take_the_lease()
+    assert os.path.exists(node.state_file)

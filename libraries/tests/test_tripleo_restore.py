@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from testing.trees import make_tree, snapshot
-from tripleo_upgrade_libraries import tripleo_persist, tripleo_prepare, tripleo_restore
+from tripleo_upgrade_libraries import tripleo_persist, tripleo_prepare_record, tripleo_restore
 from tripleo_upgrade_libraries.tripleo_helper_client import HelperClient
 from tripleo_upgrade_libraries.tripleo_restore import RestoreError
 from tripleo_upgrade_libraries.tripleo_systemd import Systemd
@@ -24,9 +24,9 @@ def upgraded_node(tmp_path, systemd_bus, helper_daemon):
     (kept / 'nova.conf').write_text('[DEFAULT]\n')
     records = tripleo_persist.persist(client, NODE, {'nova-state': [nova], 'nova-config': [str(kept)]})
     state_file = str(tmp_path / 'prepare-state.json')
-    tripleo_prepare.save_state(state_file, {'node': NODE, 'phase': 'prepared', 'stopped_units': DISABLED,
-                                            'disabled_units': DISABLED, 'pacemaker_stopped': False,
-                                            'items': records})
+    tripleo_prepare_record.save(state_file, {'node': NODE, 'phase': 'prepared', 'stopped_units': DISABLED,
+                                          'disabled_units': DISABLED, 'pacemaker_stopped': False,
+                                          'items': records})
     os_release = tmp_path / 'os-release'
     os_release.write_text('NAME="Red Hat Enterprise Linux"\nVERSION_ID="9.2"\n')
 
@@ -62,7 +62,7 @@ def test_restore_puts_data_back_enables_without_starting_and_reports(upgraded_no
     assert bus.calls('StartUnit') == []
     status = _status(upgraded_node['daemon'])
     assert (status['phase'], status['os_release'], status['leapp_run_id']) == ('upgraded', '9.2', 'b3a1-run')
-    assert tripleo_prepare.load_state(upgraded_node['state_file'])['phase'] == 'upgraded'
+    assert tripleo_prepare_record.load(upgraded_node['state_file'])['phase'] == 'upgraded'
 
     again = upgraded_node['restore']()
     assert sorted(a for _, _, a in again['restored']) == ['present', 'present']
@@ -79,7 +79,7 @@ def test_a_corrupt_copy_restores_nothing_and_enables_nothing(upgraded_node):
                                        'holds a copy with sha256 ')
     assert 'Services stay disabled' in str(error.value)
     assert upgraded_node['bus'].calls('EnableUnitFiles') == []
-    assert tripleo_prepare.load_state(upgraded_node['state_file'])['phase'] == 'prepared'
+    assert tripleo_prepare_record.load(upgraded_node['state_file'])['phase'] == 'prepared'
 
 
 def test_without_a_record_of_prepare_nothing_is_done(upgraded_node, tmp_path):

@@ -4,10 +4,13 @@ import subprocess
 import sys
 
 TOOL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tripleo-upgrade-complete')
+# A configuration directory without files: every value comes from the flags, as on a node without leapp.
+NO_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'no-actor-conf.d')
 
 
 def run(daemon, node, *extra):
-    return subprocess.run([sys.executable, TOOL, '--daemon-url', daemon.url, '--token-file', daemon.token_file(node),
+    return subprocess.run([sys.executable, TOOL, '--config-dir', NO_CONFIG,
+                           '--daemon-url', daemon.url, '--token-file', daemon.token_file(node),
                            '--node', node] + list(extra),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
 
@@ -48,7 +51,9 @@ def test_refused_token_is_one_clear_error(helper_daemon, tmp_path):
     helper_daemon.add_node('compute-0', 'Compute')
     wrong = tmp_path / 'token'
     wrong.write_text('w' * 43)
-    done = subprocess.run([sys.executable, TOOL, '--daemon-url', helper_daemon.url, '--token-file', str(wrong),
+    wrong.chmod(0o600)
+    done = subprocess.run([sys.executable, TOOL, '--config-dir', NO_CONFIG,
+                           '--daemon-url', helper_daemon.url, '--token-file', str(wrong),
                            '--node', 'compute-0'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=60)
     assert done.returncode == 1

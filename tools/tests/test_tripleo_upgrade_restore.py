@@ -9,11 +9,14 @@ from tripleo_upgrade_libraries import tripleo_node, tripleo_persist
 from tripleo_upgrade_libraries.tripleo_helper_client import HelperClient
 
 TOOL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tripleo-upgrade-restore')
+# A configuration directory without files: every value comes from the flags, as on a node without leapp.
+NO_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'no-actor-conf.d')
 NODE = 'compute-0'
 
 
 def run(daemon, work_dir, *extra):
-    return subprocess.run([sys.executable, TOOL, '--daemon-url', daemon.url, '--token-file', daemon.token_file(NODE),
+    return subprocess.run([sys.executable, TOOL, '--config-dir', NO_CONFIG,
+                           '--daemon-url', daemon.url, '--token-file', daemon.token_file(NODE),
                            '--node', NODE, '--work-dir', work_dir] + list(extra),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
 

@@ -1,4 +1,4 @@
-from leapp.libraries.common import tripleo_facts
+from leapp.libraries.common import tripleo_config, tripleo_facts
 from leapp.libraries.stdlib import api
 from leapp.models import (TripleoCephFacts, TripleoCephQuorum, TripleoNodeFacts, TripleoNodeIdentity,
                           TripleoPackageFacts, TripleoPackageVersion, TripleoPacemakerFacts, TripleoUnit,
@@ -7,7 +7,8 @@ from leapp.models import (TripleoCephFacts, TripleoCephQuorum, TripleoNodeFacts,
 
 def scan_node_facts():
     config = next(api.consume(TripleoUpgradeConfig), None)
-    facts = tripleo_facts.gather(node_name=config.node_name if config else '')
+    # Without a valid configuration (reported by the config scanner) the facts are still worth having.
+    facts = tripleo_facts.gather(config.values['node_name'] if config else tripleo_config.short_host_name())
     for part in ('identity', 'units', 'pacemaker', 'ceph', 'packages'):
         reason = facts[part].get('reason')
         if reason:

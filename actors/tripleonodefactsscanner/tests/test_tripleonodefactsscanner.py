@@ -6,7 +6,8 @@ import stat
 import pytest
 
 from leapp.libraries.common import tripleo_node
-from leapp.models import TripleoNodeFacts, TripleoUpgradeConfig
+from leapp.models import TripleoNodeFacts
+from testing.node_config import upgrade_config
 
 DATA = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'libraries', 'tests', 'data')
 
@@ -31,8 +32,8 @@ def controller_1(tmp_path, monkeypatch, systemd_bus, rpmdb):
     monkeypatch.setenv('PATH', '{}:{}'.format(bindir, os.environ['PATH']))
     rpmdb.install(('corosync', '3.1.5', '2.el8'))
     rpm.addMacro('_dbpath', rpmdb.path)
-    yield TripleoUpgradeConfig(daemon_url='http://127.0.0.1:9', token_file='/etc/tripleo-upgrade/node-token',
-                               node_name='controller-1', persist_dropin_dir=str(tmp_path / 'persist.d'))
+    yield upgrade_config(daemon_url='http://127.0.0.1:9', node_name='controller-1',
+                         persist_dropin_dir=str(tmp_path / 'persist.d'))
     rpm.delMacro('_dbpath')
 
 

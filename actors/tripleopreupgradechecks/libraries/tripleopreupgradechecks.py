@@ -1,5 +1,5 @@
 from leapp import reporting
-from leapp.libraries.common import tripleo_checks, tripleo_config
+from leapp.libraries.common import tripleo_checks
 from leapp.libraries.stdlib import api
 from leapp.models import TripleoNodeFacts, TripleoUpgradeConfig
 
@@ -11,8 +11,6 @@ def check_node():
         api.current_logger().warning('TripleO pre-upgrade checks skipped: no valid tripleo_upgrade configuration')
         return
     facts = next(api.consume(TripleoNodeFacts), None)
-    # Model.dump() would serialise the JSON fields (persist_items) to text: read the attributes.
-    values = dict((key, getattr(config, key)) for key in tripleo_config.DEFAULTS)
-    findings = tripleo_checks.preupgrade_findings(values, facts.dump() if facts else None)
+    findings = tripleo_checks.preupgrade_findings(config.values, facts.dump() if facts else None)
     for finding in findings:
         reporting.create_report(finding.report_entries(reporting))

@@ -3,9 +3,10 @@ import pytest
 
 from leapp.libraries.common import tripleo_transfer
 from leapp.models import (TripleoCephFacts, TripleoCephQuorum, TripleoNodeFacts, TripleoNodeIdentity,
-                          TripleoPackageFacts, TripleoPacemakerFacts, TripleoUnitFacts, TripleoUpgradeConfig)
+                          TripleoPackageFacts, TripleoPacemakerFacts, TripleoUnitFacts)
 from leapp.reporting import Report
 from leapp.utils.report import is_inhibitor
+from testing.node_config import upgrade_config
 
 
 def controller_facts(node, **parts):
@@ -29,8 +30,8 @@ def controllers(helper_daemon, tmp_path, monkeypatch):
 
 
 def config(daemon, node, tmp_path):
-    return TripleoUpgradeConfig(daemon_url=daemon.url, token_file=daemon.token_file(node), node_name=node,
-                                persist_dropin_dir=str(tmp_path / 'persist.d'), request_timeout=10.0)
+    return upgrade_config(daemon_url=daemon.url, token_file=daemon.token_file(node), node_name=node,
+                          persist_dropin_dir=str(tmp_path / 'persist.d'), request_timeout=10.0)
 
 
 def reports(context):

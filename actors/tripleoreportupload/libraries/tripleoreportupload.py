@@ -12,10 +12,10 @@ def upload_report():
         api.current_logger().warning('The pre-upgrade report was not sent to the TripleO upgrade helper daemon: '
                                      'no valid tripleo_upgrade configuration (see the configuration reports)')
         return
-    node = tripleo_helper_client.node_name(config.node_name)
+    node = config.values['node_name']
     entries = tripleo_status_report.status_entries([message.report for message in api.consume(Report)])
     try:
-        client = tripleo_helper_client.HelperClient.from_config(config)
+        client = tripleo_helper_client.HelperClient.from_config(config.values)
     except tripleo_helper_client.DaemonError as exc:
         problem = 'the pre-upgrade report of {} was not sent to the helper daemon: {}'.format(node, exc)
     else:

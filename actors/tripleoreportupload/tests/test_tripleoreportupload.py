@@ -1,8 +1,8 @@
 """The report upload actor sends this run's reports to the helper daemon started as a real process."""
 import json
 
-from leapp.models import TripleoUpgradeConfig
 from leapp.reporting import Report
+from testing.node_config import upgrade_config
 
 INHIBITOR = {'title': 'This node may not be taken down for its upgrade now', 'summary': 'controller-0 holds it',
              'severity': 'high', 'groups': ['upgrade process', 'inhibitor'], 'key': 'tripleo_upgrade.lease.refused',
@@ -12,8 +12,8 @@ INFO = {'title': 'Controllers are upgraded one by one', 'summary': 'Corosync 3.1
 
 
 def config(daemon, node, tmp_path):
-    return TripleoUpgradeConfig(daemon_url=daemon.url, token_file=daemon.token_file(node), node_name=node,
-                                persist_dropin_dir=str(tmp_path / 'persist.d'), request_timeout=5.0)
+    return upgrade_config(daemon_url=daemon.url, token_file=daemon.token_file(node), node_name=node,
+                          persist_dropin_dir=str(tmp_path / 'persist.d'), request_timeout=5.0)
 
 
 def test_reports_become_the_node_preupgrade_status(current_actor_context, helper_daemon, tmp_path, monkeypatch):

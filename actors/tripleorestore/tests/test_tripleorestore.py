@@ -3,8 +3,8 @@ import shutil
 
 import pytest
 
-from leapp.libraries.common import tripleo_helper_client, tripleo_persist, tripleo_prepare
-from leapp.models import TripleoUpgradeConfig
+from leapp.libraries.common import tripleo_helper_client, tripleo_node, tripleo_persist, tripleo_prepare_record
+from testing.node_config import upgrade_config
 
 NODE = 'compute-0'
 UNITS = ['tripleo_nova_compute.service', 'tripleo_nova_libvirt.service']
@@ -14,10 +14,10 @@ UNITS = ['tripleo_nova_compute.service', 'tripleo_nova_libvirt.service']
 def node(tmp_path, monkeypatch, systemd_bus, helper_daemon):
     systemd_bus.load([systemd_bus.unit(n, active_state='inactive', unit_file_state='disabled') for n in UNITS])
     monkeypatch.setenv('DBUS_SYSTEM_BUS_ADDRESS', systemd_bus.address)
-    monkeypatch.setattr(tripleo_prepare, 'STATE_FILE', str(tmp_path / 'node-state' / 'prepare-state.json'))
+    monkeypatch.setattr(tripleo_prepare_record, 'PATH', str(tmp_path / 'node-state' / 'prepare-state.json'))
     os_release = tmp_path / 'os-release'
     os_release.write_text('ID="rhel"\nVERSION_ID="9.2"\n')
-    monkeypatch.setattr(tripleo_prepare, 'OS_RELEASE', str(os_release))
+    monkeypatch.setattr(tripleo_node, 'OS_RELEASE', str(os_release))
     monkeypatch.setenv('LEAPP_EXECUTION_ID', 'run-43')
     token = helper_daemon.add_node(NODE, 'Compute')
     data = tmp_path / 'var' / 'lib' / 'nova'
@@ -25,12 +25,12 @@ def node(tmp_path, monkeypatch, systemd_bus, helper_daemon):
     (data / 'instance.xml').write_text('<domain/>')
     client = tripleo_helper_client.HelperClient(helper_daemon.url, token)
     records = tripleo_persist.persist(client, NODE, {'nova-state': [str(data)]})
-    tripleo_prepare.save_state(tripleo_prepare.STATE_FILE, {
+    tripleo_prepare_record.save(tripleo_prepare_record.PATH, {
         'node': NODE, 'phase': 'prepared', 'stopped_units': UNITS, 'disabled_units': UNITS,
         'pacemaker_stopped': False, 'items': records})
     shutil.rmtree(str(data))
-    config = TripleoUpgradeConfig(daemon_url=helper_daemon.url, token_file=helper_daemon.token_file(NODE),
-                                  node_name=NODE, persist_dropin_dir=str(tmp_path / 'persist.d'))
+    config = upgrade_config(daemon_url=helper_daemon.url, token_file=helper_daemon.token_file(NODE),
+                            node_name=NODE, persist_dropin_dir=str(tmp_path / 'persist.d'))
     return config, data
 
 

@@ -1,7 +1,8 @@
 from leapp import reporting
 from leapp.libraries.common import tripleo_packages
 from leapp.libraries.stdlib import api
-from leapp.models import CustomTargetRepository, InstalledRPM, RpmTransactionTasks, TripleoUpgradeConfig
+from leapp.models import (CustomTargetRepository, CustomTargetRepositoryFile, DistributionSignedRPM, InstalledRPM,
+                          RpmTransactionTasks, TripleoUpgradeConfig)
 
 
 def produce_repositories_and_packages():
@@ -9,10 +10,18 @@ def produce_repositories_and_packages():
     if config is None:
         # The config scanner has reported why there is no valid configuration.
         return
-    for repo in tripleo_packages.target_repositories(config.target_repositories):
-        api.produce(CustomTargetRepository(repoid=repo['id'], name=repo['name'], baseurl=repo['baseurl']))
+    repositories = config.values['target_repositories']
+    repo_file = tripleo_packages.write_repo_file(repositories, config.config_dir)
+    if repo_file:
+        api.produce(CustomTargetRepositoryFile(file=repo_file))
+    for repo in repositories:
+        baseurl = repo.get('baseurl')
+        api.produce(CustomTargetRepository(repoid=repo['id'], name=repo.get('name') or repo['id'],
+                                           baseurl=baseurl[0] if isinstance(baseurl, list) else baseurl))
     installed = [rpm for message in api.consume(InstalledRPM) for rpm in message.items]
-    result = tripleo_packages.transaction(config.remove_packages, config.install_packages, installed)
+    signed = [rpm.name for message in api.consume(DistributionSignedRPM) for rpm in message.items]
+    result = tripleo_packages.transaction(config.values['remove_packages'], config.values['install_packages'],
+                                          installed, signed)
     for finding in result.findings:
         reporting.create_report(finding.report_entries(reporting))
     if result.to_remove or result.to_install or result.to_keep:
