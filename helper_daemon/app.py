@@ -1,4 +1,5 @@
-"""The FastAPI application: one instance per daemon, all state hangs off app.state."""
+"""The FastAPI application: one instance per daemon. Its parts go on app.state; routes get them through
+dependencies.py. Routers are siblings: none imports another."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from helper_daemon.errors import install_error_handlers
 from helper_daemon.logs import event
 from helper_daemon.metrics import Metrics
 from helper_daemon.middleware import AccessLog
-from helper_daemon.routers import cleanup, data, fleet, health, leases, metrics, nodes, status, transfers
+from helper_daemon.routers import cleanup, data, fleet, health, leases, metrics, node_status, nodes, transfers
 from helper_daemon.settings import Settings
 from helper_daemon.state_dir import prepare_state_dir
 from helper_daemon.store import ItemStore
@@ -31,7 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.admin_token_sha256 = ensure_admin_token(settings)
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for module in (health, metrics, nodes, data, status, leases, fleet, transfers, cleanup):
+    for module in (health, metrics, nodes, data, node_status, leases, fleet, transfers, cleanup):
         app.include_router(module.router)
     app.add_middleware(AccessLog, metrics=app.state.metrics)
     return app

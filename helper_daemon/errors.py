@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 
 class ApiError(Exception):
@@ -24,12 +25,30 @@ def error_response(status: int, error: str, detail: str, headers: dict | None = 
     return JSONResponse({"error": error, "detail": detail, **extra}, status_code=status, headers=headers)
 
 
-def _validation_detail(exc: RequestValidationError) -> str:
-    parts = []
+# A bad path parameter is named as such: "bad node name" tells the operator more than "bad request".
+_PATH_PARAMETER_ERRORS = {"node": "bad node name", "item": "bad item name", "transfer_id": "bad transfer id"}
+
+
+def _validation_error(exc: RequestValidationError) -> tuple[str, str]:
+    parts, error = [], "bad request"
     for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        loc = err.get("loc", ())
+        if len(loc) == 2 and loc[0] == "path" and loc[1] in _PATH_PARAMETER_ERRORS and error == "bad request":
+            error = _PATH_PARAMETER_ERRORS[loc[1]]
+        where = ".".join(str(p) for p in loc if p != "body") or "body"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts) or "the request is not valid"
+    return error, "; ".join(parts) or "the request is not valid"
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this request's path (Starlette's own 405 names only the
+    first route's, although several routes may share a path)."""
+    methods = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -39,15 +58,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(400, "bad request", _validation_detail(exc))
+        return error_response(400, *_validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        short = {404: "not found", 405: "method not allowed"}.get(exc.status_code, "http error")
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        short = {404: "not found", 405: "method not allowed", 413: "too large"}.get(exc.status_code, "http error")
         detail = exc.detail if isinstance(exc.detail, str) else short
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such API path; see /openapi.json"
-        return error_response(exc.status_code, short, detail, getattr(exc, "headers", None))
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+            detail = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}"
+        return error_response(exc.status_code, short, detail, headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,8 @@ from typing import Optional
 
 import yaml
 
+from helper_daemon.policy import LeaseRules
+
 DEFAULT_STATE_DIR = Path("/var/lib/tripleo-upgrade")
 DEFAULT_LISTEN = "127.0.0.1:8990"
 GiB = 1024**3
@@ -51,6 +53,11 @@ class Settings:
     @property
     def admin_token_path(self) -> Path:
         return self.admin_token_file or self.state_dir / "admin-token"
+
+    @property
+    def lease_rules(self) -> LeaseRules:
+        roles = self.one_by_one_roles
+        return LeaseRules(self.min_ceph_mons, frozenset(roles) if roles is not None else None, self.batch_size)
 
 
 def _split_listen(listen: str) -> tuple[str, int]:

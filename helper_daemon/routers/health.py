@@ -1,8 +1,10 @@
+"""GET /healthz: liveness, for anyone."""
+
 from fastapi import APIRouter
 
-router = APIRouter()
+router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", tags=["operations"])
+@router.get("/healthz", summary="Liveness")
 def healthz() -> dict:
     return {"status": "ok"}

@@ -1,0 +1,55 @@
+"""What each node reports about its upgrade: the current state and the timeline of its reports."""
+
+from __future__ import annotations
+
+import json
+from typing import List, Literal, Optional
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from helper_daemon import records
+from helper_daemon.auth import NodeOrAdminCaller
+from helper_daemon.db import utcnow
+from helper_daemon.dependencies import DatabaseDep, NodeName
+from helper_daemon.logs import event
+
+router = APIRouter(prefix="/v1/nodes/{node}/status", tags=["node status"])
+
+PHASES = ("preupgrade", "prepared", "upgraded", "completed", "failed")
+
+
+class ReportEntry(BaseModel):
+    key: str = Field("", max_length=256)
+    title: str = Field(max_length=1024)
+    summary: str = Field("", max_length=65536)
+    severity: str = Field("info", max_length=32)
+    inhibitor: bool = False
+    remediation: Optional[str] = Field(None, max_length=65536)
+
+
+class NodeStatus(BaseModel):
+    phase: Literal[PHASES]
+    os_release: Optional[str] = Field(None, max_length=32, pattern=r"^[0-9]+(\.[0-9]+)*$")
+    leapp_run_id: Optional[str] = Field(None, max_length=128)
+    reports: List[ReportEntry] = Field(default_factory=list, max_length=2000)
+    error: Optional[str] = Field(None, max_length=65536)
+
+
+@router.put("", summary="Report the node's upgrade phase, OS release, leapp reports and error")
+def put_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
+    at = utcnow()
+    with db.transaction() as conn:
+        os_release = records.record_status(conn, node, at, body.phase, body.os_release, body.leapp_run_id,
+                                           body.error, json.dumps([r.model_dump() for r in body.reports]))
+    inhibitors = sum(r.inhibitor for r in body.reports)
+    event("node status", node=node, actor=caller.name, phase=body.phase, os_release=body.os_release,
+          reports=len(body.reports), inhibitors=inhibitors)
+    return {"node": node, "phase": body.phase, "os_release": os_release, "updated_at": at, "inhibitors": inhibitors}
+
+
+@router.get("", summary="The node's current status and its timeline")
+def get_status(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
+    with db.snapshot() as conn:
+        current, timeline = records.node_status(conn, node)
+    return {"node": node, **current, "timeline": timeline}
