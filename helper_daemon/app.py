@@ -4,13 +4,14 @@ dependencies.py. Routers are siblings: none imports another."""
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from helper_daemon import __version__
 from helper_daemon.db import Database
 from helper_daemon.errors import install_error_handlers
 from helper_daemon.logs import event
 from helper_daemon.metrics import Metrics
-from helper_daemon.middleware import AccessLog
+from helper_daemon.middleware import AccessLog, BodyLimit
 from helper_daemon.routers import cleanup, data, fleet, health, leases, metrics, node_status, nodes, transfers
 from helper_daemon.settings import Settings
 from helper_daemon.state_dir import prepare_state_dir
@@ -31,8 +32,32 @@ def create_app(settings: Settings) -> FastAPI:
         event("removed leftovers of interrupted uploads", files=[str(p) for p in removed])
     app.state.admin_token_sha256 = ensure_admin_token(settings)
     app.state.metrics = Metrics()
-    install_error_handlers(app)
-    for module in (health, metrics, nodes, data, node_status, leases, fleet, transfers, cleanup):
+    routers = (health, metrics, nodes, data, node_status, leases, fleet, transfers, cleanup)
+    for module in routers:
         app.include_router(module.router)
+    # The routes as declared (their full paths and methods), whatever FastAPI builds from them for dispatch.
+    routes = [route for module in routers for route in module.router.routes if isinstance(route, APIRoute)]
+    install_error_handlers(app, routes)
+    app.add_middleware(BodyLimit, limit_for=_body_limits(routes, settings))
     app.add_middleware(AccessLog, metrics=app.state.metrics)
     return app
+
+
+# Any request body not listed here: a JSON document of a few fields.
+MAX_JSON_BODY_BYTES = 64 * 1024
+
+
+def _body_limits(routes: list[APIRoute], settings: Settings):
+    """limit_for(method, path): the body limit of the route a request goes to (middleware.BodyLimit)."""
+    by_endpoint = {
+        data.put_item: None,  # streamed to disk; bounded by max_item_bytes and the disk reserve in the route
+        node_status.put_status: settings.max_status_report_bytes,
+    }
+
+    def limit_for(method: str, path: str) -> int | None:
+        for route in routes:
+            if method in route.methods and route.path_regex.match(path):
+                return by_endpoint.get(route.endpoint, MAX_JSON_BODY_BYTES)
+        return MAX_JSON_BODY_BYTES
+
+    return limit_for

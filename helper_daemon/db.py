@@ -42,6 +42,15 @@ CREATE TABLE IF NOT EXISTS node_events (
     reports_json TEXT
 );
 CREATE INDEX IF NOT EXISTS node_events_node ON node_events (node, id);
+-- What the bounded timeline dropped, per node: how many reports, when, and which phases (so "this node once
+-- reported completed" survives the reports themselves).
+CREATE TABLE IF NOT EXISTS node_events_dropped (
+    node TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    phases TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS leases (
     node TEXT PRIMARY KEY,
     since TEXT NOT NULL,

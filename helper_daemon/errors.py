@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 
 class ApiError(Exception):
@@ -40,18 +40,13 @@ def _validation_error(exc: RequestValidationError) -> tuple[str, str]:
     return error, "; ".join(parts) or "the request is not valid"
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """Every method some route of the app answers on this request's path (Starlette's own 405 names only the
-    first route's, although several routes may share a path)."""
-    methods = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+def allowed_methods(routes: list[APIRoute], path: str) -> list[str]:
+    """Every method some route answers on `path` (Starlette's own 405 names only the first route's, although
+    several routes share a path: POST and DELETE .../lease)."""
+    return sorted({method for route in routes if route.path_regex.match(path) for method in route.methods})
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, routes: list[APIRoute]) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.error, exc.detail, exc.headers, **exc.extra)
@@ -68,7 +63,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such API path; see /openapi.json"
         if exc.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(request))
+            headers["Allow"] = ", ".join(allowed_methods(routes, request.url.path))
             detail = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}"
         return error_response(exc.status_code, short, detail, headers or None)
 

@@ -84,8 +84,10 @@ def roles(conn: sqlite3.Connection) -> list[str]:
 
 
 def record_status(conn: sqlite3.Connection, node: str, at: str, phase: str, os_release: Optional[str],
-                  leapp_run_id: Optional[str], error: Optional[str], reports_json: str) -> Optional[str]:
-    """Make this report the node's current state and add it to its timeline; returns the node's OS release.
+                  leapp_run_id: Optional[str], error: Optional[str], reports_json: str,
+                  timeline_length: int) -> Optional[str]:
+    """Make this report the node's current state and the newest of its timeline, which keeps the latest
+    `timeline_length` reports and a summary of the older ones; returns the node's OS release.
 
     A report without an OS release or run id (an early failure) keeps the last known one: the fleet view and the
     transfer plan must not forget that a node already runs the new OS."""
@@ -95,7 +97,28 @@ def record_status(conn: sqlite3.Connection, node: str, at: str, phase: str, os_r
                  "WHERE name = ?", row + (at, node))
     conn.execute("INSERT INTO node_events (node, at, phase, os_release, leapp_run_id, error, reports_json) "
                  "VALUES (?,?,?,?,?,?,?)", (node, at) + row)
+    _drop_older_reports(conn, node, timeline_length)
     return conn.execute("SELECT os_release FROM nodes WHERE name = ?", (node,)).fetchone()["os_release"]
+
+
+def _drop_older_reports(conn: sqlite3.Connection, node: str, keep: int) -> None:
+    older = conn.execute("SELECT id, at, phase FROM node_events WHERE node = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
+                         (node, keep)).fetchall()
+    if not older:
+        return
+    summary = older_reports(conn, node) or {"count": 0, "first_at": older[-1]["at"], "phases": []}
+    phases = sorted(set(summary["phases"]) | {r["phase"] for r in older})
+    conn.execute("INSERT OR REPLACE INTO node_events_dropped (node, count, first_at, last_at, phases) "
+                 "VALUES (?,?,?,?,?)", (node, summary["count"] + len(older), min(summary["first_at"], older[-1]["at"]),
+                                        older[0]["at"], ",".join(phases)))
+    conn.execute("DELETE FROM node_events WHERE node = ? AND id <= ?", (node, older[0]["id"]))
+
+
+def older_reports(conn: sqlite3.Connection, node: str) -> Optional[dict]:
+    """What the timeline dropped: {"count", "first_at", "last_at", "phases"}; None when it dropped nothing."""
+    row = conn.execute("SELECT count, first_at, last_at, phases FROM node_events_dropped WHERE node = ?",
+                       (node,)).fetchone()
+    return None if row is None else dict(row, phases=row["phases"].split(","))
 
 
 def _shaped_report(row: sqlite3.Row) -> dict:
@@ -120,7 +143,9 @@ def last_report_times(conn: sqlite3.Connection) -> dict[str, str]:
 def started_nodes(conn: sqlite3.Connection) -> set[str]:
     """Nodes that ever reported phase `completed`: their services ran on the new OS, their database is live."""
     rows = conn.execute("SELECT node FROM node_events WHERE phase = 'completed' "
-                        "UNION SELECT name FROM nodes WHERE phase = 'completed'").fetchall()
+                        "UNION SELECT name FROM nodes WHERE phase = 'completed' "
+                        "UNION SELECT node FROM node_events_dropped WHERE ',' || phases || ',' LIKE '%,completed,%'"
+                        ).fetchall()
     return {r[0] for r in rows}
 
 

@@ -13,6 +13,7 @@ from helper_daemon.policy import LeaseRules
 
 DEFAULT_STATE_DIR = Path("/var/lib/tripleo-upgrade")
 DEFAULT_LISTEN = "127.0.0.1:8990"
+MiB = 1024**2
 GiB = 1024**3
 
 
@@ -30,6 +31,10 @@ class Settings:
     admin_token_file: Optional[Path] = None
     # One stored item may not exceed this many bytes (413 beyond).
     max_item_bytes: int = 200 * GiB
+    # A status report (PUT /v1/nodes/<node>/status) may not exceed this many bytes (413 beyond); leapp's are KiBs.
+    max_status_report_bytes: int = 4 * MiB
+    # Each node's timeline keeps its latest this-many reports; older ones are counted and summarised.
+    status_timeline_length: int = 10
     # Uploads get 507 rather than leave less than this free on the state dir's file system.
     disk_reserve_bytes: int = 2 * GiB
     # Lease policy (helper_daemon/policy.py): ceph-mon hosts that must stay up.
@@ -70,6 +75,7 @@ def _split_listen(listen: str) -> tuple[str, int]:
 _PATH_FIELDS = {"state_dir", "tls_cert", "tls_key", "admin_token_file"}
 _TEXT_FIELDS = {"listen", "log_level"}
 _NON_NEGATIVE_INT_FIELDS = {"max_item_bytes", "disk_reserve_bytes", "min_ceph_mons", "target_os_major"}
+_POSITIVE_INT_FIELDS = {"max_status_report_bytes", "status_timeline_length"}
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -89,6 +95,9 @@ def load_settings(config_file: Path | None = None, **overrides) -> Settings:
     for key in _NON_NEGATIVE_INT_FIELDS & values.keys():
         if isinstance(values[key], bool) or not isinstance(values[key], int) or values[key] < 0:
             raise SettingsError(f"{where}{key}: expected a whole number >= 0, got {values[key]!r}")
+    for key in _POSITIVE_INT_FIELDS & values.keys():
+        if isinstance(values[key], bool) or not isinstance(values[key], int) or values[key] < 1:
+            raise SettingsError(f"{where}{key}: expected a whole number >= 1, got {values[key]!r}")
     batch = values.get("batch_size")
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise SettingsError(f"{where}batch_size: expected a whole number >= 1 or null, got {batch!r}")

@@ -1,4 +1,8 @@
-"""What each node reports about its upgrade: the current state and the timeline of its reports."""
+"""What each node reports about its upgrade: the current state and the timeline of its latest reports.
+
+A report's body is at most `max_status_report_bytes` (413 beyond, app.py); the timeline keeps the latest
+`status_timeline_length` reports per node and counts the older ones, so no node grows the database without limit.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pydantic import BaseModel, Field
 from helper_daemon import records
 from helper_daemon.auth import NodeOrAdminCaller
 from helper_daemon.db import utcnow
-from helper_daemon.dependencies import DatabaseDep, NodeName
+from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
 from helper_daemon.logs import event
 
 router = APIRouter(prefix="/v1/nodes/{node}/status", tags=["node status"])
@@ -37,11 +41,13 @@ class NodeStatus(BaseModel):
 
 
 @router.put("", summary="Report the node's upgrade phase, OS release, leapp reports and error")
-def put_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
+def put_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep,
+               settings: SettingsDep) -> dict:
     at = utcnow()
     with db.transaction() as conn:
         os_release = records.record_status(conn, node, at, body.phase, body.os_release, body.leapp_run_id,
-                                           body.error, json.dumps([r.model_dump() for r in body.reports]))
+                                           body.error, json.dumps([r.model_dump() for r in body.reports]),
+                                           settings.status_timeline_length)
     inhibitors = sum(r.inhibitor for r in body.reports)
     event("node status", node=node, actor=caller.name, phase=body.phase, os_release=body.os_release,
           reports=len(body.reports), inhibitors=inhibitors)
@@ -52,4 +58,5 @@ def put_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: 
 def get_status(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
     with db.snapshot() as conn:
         current, timeline = records.node_status(conn, node)
-    return {"node": node, **current, "timeline": timeline}
+        older = records.older_reports(conn, node)
+    return {"node": node, **current, "timeline": timeline, "older_reports": older}
