@@ -12,6 +12,7 @@ from helper_daemon.errors import install_error_handlers
 from helper_daemon.logs import event
 from helper_daemon.metrics import Metrics
 from helper_daemon.middleware import AccessLog, BodyLimit
+from helper_daemon.openapi import exact_openapi
 from helper_daemon.routers import cleanup, data, fleet, health, leases, metrics, node_status, nodes, transfers
 from helper_daemon.settings import Settings
 from helper_daemon.state_dir import prepare_state_dir
@@ -23,7 +24,9 @@ def create_app(settings: Settings) -> FastAPI:
     """Open the state dir (refusing an unsafe one), recover interrupted uploads, and build the app."""
     prepare_state_dir(settings.state_dir)
     app = FastAPI(title="TripleO upgrade helper", version=__version__,
-                  description="Undercloud helper daemon: node data store, node registry, leases, fleet status.")
+                  description="Undercloud helper daemon: node data store, node registry, leases, fleet status.",
+                  # operationId = the route function's name (put_item, acquire_lease): what generated clients call
+                  generate_unique_id_function=lambda route: route.name)
     app.state.settings = settings
     app.state.db = Database.in_state_dir(settings.state_dir)
     app.state.store = ItemStore(settings.state_dir / "nodes", settings.disk_reserve_bytes)
@@ -38,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     # The routes as declared (their full paths and methods), whatever FastAPI builds from them for dispatch.
     routes = [route for module in routers for route in module.router.routes if isinstance(route, APIRoute)]
     install_error_handlers(app, routes)
+    exact_openapi(app)
     app.add_middleware(BodyLimit, limit_for=_body_limits(routes, settings))
     app.add_middleware(AccessLog, metrics=app.state.metrics)
     return app
@@ -51,7 +55,7 @@ def _body_limits(routes: list[APIRoute], settings: Settings):
     """limit_for(method, path): the body limit of the route a request goes to (middleware.BodyLimit)."""
     by_endpoint = {
         data.put_item: None,  # streamed to disk; bounded by max_item_bytes and the disk reserve in the route
-        node_status.put_status: settings.max_status_report_bytes,
+        node_status.put_node_status: settings.max_status_report_bytes,
     }
 
     def limit_for(method: str, path: str) -> int | None:

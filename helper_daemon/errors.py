@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -19,6 +22,47 @@ class ApiError(Exception):
         self.detail = detail
         self.headers = headers
         self.extra = extra
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer; some refusals add keys (reasons, nodes, plan)."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str = Field(description="what went wrong, in a few words, e.g. 'bad node name', 'lease refused'")
+    detail: str = Field(description="a sentence for the operator: what was wrong and what to do")
+
+
+class Refusal(ErrorBody):
+    """409: the request is valid but the rules refuse it now; every reason, in words an operator can act on."""
+
+    reasons: list[str]
+    nodes: Optional[list[str]] = Field(None, description="cleanup: the nodes whose data may not be restored yet")
+    plan: Optional[dict[str, Any]] = Field(None, description="transfer: the plan of the role, as GET "
+                                                               "/v1/transfer/plan gives it")
+
+
+_WHY = {
+    400: "Not valid: a name, a field, a header or the body (the detail names it); nothing changed",
+    401: "No bearer token, or not the admin's nor any registered node's",
+    403: "The token may not do this: another node's resource, or an admin operation",
+    404: "No such node, item or transfer",
+    409: "Refused by the upgrade rules now (every reason is given)",
+    413: "The request body is over this operation's limit; nothing was stored",
+    500: "Writing to the state directory failed; nothing was stored",
+    503: "The item is being replaced again and again; retry",
+    507: "Storing it would cross the disk reserve of the state directory; nothing was stored",
+}
+
+
+def documented(*statuses: int, refusal: str = "") -> dict:
+    """The `responses=` of a route: each error status it can answer, with the error body's schema."""
+    out = {}
+    for status in statuses:
+        out[status] = {"model": Refusal if status == 409 else ErrorBody,
+                       "description": refusal if status == 409 and refusal else _WHY[status]}
+        if status == 401:
+            out[status]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}}
+    return out
 
 
 def error_response(status: int, error: str, detail: str, headers: dict | None = None, **extra) -> JSONResponse:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Optional
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from helper_daemon import records
 from helper_daemon.auth import AdminCaller
 from helper_daemon.dependencies import DatabaseDep, MetricsDep, StoreDep
-from helper_daemon.errors import ApiError
+from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
 
 router = APIRouter(tags=["operations"])
@@ -19,11 +19,15 @@ RESTORED_PHASES = ("upgraded", "completed")
 
 
 class CleanupRequest(BaseModel):
+    # strict: a JSON 0 or "yes" is not a boolean; a client sending one has a bug worth a 400.
+    model_config = ConfigDict(strict=True)
+
     force: bool = False
     reason: str = Field("", max_length=1024)
 
 
-@router.post("/v1/cleanup", summary="Remove all stored node data; refused while a node has not restored its data")
+@router.post("/v1/cleanup", summary="Remove all stored node data; refused while a node has not restored its data",
+             responses=documented(400, 401, 403, 409, 413, refusal="A node's data may not be restored yet"))
 def cleanup(caller: AdminCaller, db: DatabaseDep, store: StoreDep, metrics: MetricsDep,
             body: Optional[CleanupRequest] = None) -> dict:
     body = body or CleanupRequest()

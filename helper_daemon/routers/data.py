@@ -11,6 +11,7 @@ from typing import Optional
 from anyio import to_thread
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
 from helper_daemon import records
@@ -18,13 +19,42 @@ from helper_daemon.auth import Caller, ItemReaderCaller, NodeOrAdminCaller
 from helper_daemon.db import Database
 from helper_daemon.dependencies import DatabaseDep, ItemName, MetricsDep, NodeName, SettingsDep, StoreDep
 from helper_daemon.digests import parse_content_digest, repr_digest
-from helper_daemon.errors import ApiError
+from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
 from helper_daemon.store import StoredObject, StoreError
+
+
+
+class _ItemPathConvertor(PathConvertor):
+    """The rest of the path, whatever it holds: Starlette's `path` convertor (`.*`) silently drops a trailing
+    newline, so "mysql\n" would be served as "mysql"; this one hands the item pattern the whole text to refuse
+    (and "a/b" too, rather than a 404 from no route)."""
+
+    regex = r"[\s\S]*"
+
+
+register_url_convertor("item_path", _ItemPathConvertor())
 
 router = APIRouter(prefix="/v1/nodes/{node}/data", tags=["node data"])
 
 WRITE_BATCH = 1024 * 1024  # bytes gathered before one write in a worker thread
+
+_BINARY = {"type": "string", "format": "binary"}
+_STORED_HEADERS = {
+    "Content-Length": {"schema": {"type": "integer"}, "description": "the item's size in bytes"},
+    "Repr-Digest": {"schema": {"type": "string"}, "description": "sha-256=:<base64>: of the item (RFC 9530)"},
+}
+# The streamed body is read by the route itself, so FastAPI cannot describe it: these describe it.
+UPLOAD_BODY = {
+    "requestBody": {"required": False, "description": "the item's bytes, at most max_item_bytes (none: an "
+                    "empty item). With a 'Content-Digest: sha-256=:<base64>:' header (RFC 9530) they are verified: "
+                    "a mismatch is a 400 and stores nothing",
+                    "content": {"application/octet-stream": {"schema": _BINARY}}},
+}
+ITEM_CONTENT = {"description": "the item's bytes", "headers": _STORED_HEADERS,
+                "content": {"application/octet-stream": {"schema": _BINARY}}}
+ITEM_HEADERS = {"description": "the item's size and digest, no body", "headers": _STORED_HEADERS,
+                "content": {"application/octet-stream": {"schema": _BINARY}}}
 
 
 def _content_length(request: Request) -> Optional[int]:
@@ -64,7 +94,10 @@ async def _written(writing: Optional[asyncio.Future], metrics) -> None:
         metrics.add("bytes_received", await writing)
 
 
-@router.put("/{item:path}", status_code=201, summary="Store an item (streamed body)")
+@router.put("/{item:item_path}", status_code=201, summary="Store an item (streamed body)",
+            responses=documented(400, 401, 403, 404, 409, 413, 500, 507, refusal="The upload ended before this "
+                                 "part of it arrived; nothing was stored"),
+            openapi_extra=UPLOAD_BODY)
 async def put_item(node: NodeName, item: ItemName, request: Request, caller: NodeOrAdminCaller, db: DatabaseDep,
                    store: StoreDep, metrics: MetricsDep, settings: SettingsDep) -> dict:
     length = _content_length(request)
@@ -140,7 +173,8 @@ def _missing(node: str, item: str) -> ApiError:
     return ApiError(404, "no such item", f"node {node!r} has no stored item {item!r}")
 
 
-@router.get("/{item:path}", summary="Download an item (streamed)", response_class=StreamingResponse)
+@router.get("/{item:item_path}", summary="Download an item (streamed)", response_class=StreamingResponse,
+            responses={200: ITEM_CONTENT, **documented(400, 401, 403, 404, 503)})
 def get_item(node: NodeName, item: ItemName, caller: ItemReaderCaller, db: DatabaseDep, store: StoreDep,
              metrics: MetricsDep):
     obj, fileobj = store.open_current(node, item)
@@ -151,7 +185,8 @@ def get_item(node: NodeName, item: ItemName, caller: ItemReaderCaller, db: Datab
                              headers=_object_headers(obj), media_type="application/octet-stream")
 
 
-@router.head("/{item:path}", summary="Size and digest of an item")
+@router.head("/{item:item_path}", summary="Size and digest of an item",
+             responses={200: ITEM_HEADERS, **documented(400, 401, 403, 404)})
 def head_item(node: NodeName, item: ItemName, caller: ItemReaderCaller, db: DatabaseDep, store: StoreDep) -> Response:
     obj = store.current(node, item)
     if obj is None:
@@ -160,7 +195,7 @@ def head_item(node: NodeName, item: ItemName, caller: ItemReaderCaller, db: Data
     return Response(headers=_object_headers(obj))
 
 
-@router.get("", summary="List a node's stored items")
+@router.get("", summary="List a node's stored items", responses=documented(400, 401, 403, 404))
 def list_items(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, store: StoreDep) -> dict:
     objs = store.list_items(node)
     _audit(db, caller, "list", node, size=sum(o.size for o in objs), detail=f"{len(objs)} items")
@@ -169,7 +204,8 @@ def list_items(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, store
             "free_bytes": max(store.free_bytes() - store.disk_reserve_bytes, 0)}
 
 
-@router.delete("/{item:path}", status_code=204, summary="Remove an item (idempotent)")
+@router.delete("/{item:item_path}", status_code=204, summary="Remove an item (idempotent)",
+               responses=documented(400, 401, 403, 404))
 def delete_item(node: NodeName, item: ItemName, caller: NodeOrAdminCaller, db: DatabaseDep,
                 store: StoreDep) -> Response:
     obj = store.delete(node, item)

@@ -14,7 +14,7 @@ from helper_daemon import policy, records
 from helper_daemon.auth import NodeOrAdminCaller
 from helper_daemon.db import utcnow
 from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
-from helper_daemon.errors import ApiError
+from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
 from helper_daemon.settings import Settings
 
@@ -30,7 +30,8 @@ def _decide(conn: sqlite3.Connection, node: str, settings: Settings) -> tuple[po
     return decision, leases
 
 
-@router.post("", summary="Ask for the right to take the node down now (dry_run: only ask)")
+@router.post("", summary="Ask for the right to take the node down now (dry_run: only ask)",
+             responses=documented(400, 401, 403, 404, 409, refusal="The lease would break a safety rule now"))
 def acquire_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, settings: SettingsDep,
                   dry_run: bool = False) -> dict:
     since = None
@@ -57,7 +58,8 @@ def acquire_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, se
             "already_held": decision.already_held}
 
 
-@router.delete("", status_code=204, summary="End the node's lease once it is back in service (idempotent)")
+@router.delete("", status_code=204, summary="End the node's lease once it is back in service (idempotent)",
+               responses=documented(400, 401, 403, 404))
 def release_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) -> Response:
     with db.transaction() as conn:
         since = records.release_lease(conn, node)

@@ -10,12 +10,13 @@ import json
 from typing import List, Literal, Optional
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from helper_daemon import records
 from helper_daemon.auth import NodeOrAdminCaller
 from helper_daemon.db import utcnow
 from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
+from helper_daemon.errors import documented
 from helper_daemon.logs import event
 
 router = APIRouter(prefix="/v1/nodes/{node}/status", tags=["node status"])
@@ -24,6 +25,9 @@ PHASES = ("preupgrade", "prepared", "upgraded", "completed", "failed")
 
 
 class ReportEntry(BaseModel):
+    # strict: a JSON 0 or "yes" is not a boolean; a client sending one has a bug worth a 400.
+    model_config = ConfigDict(strict=True)
+
     key: str = Field("", max_length=256)
     title: str = Field(max_length=1024)
     summary: str = Field("", max_length=65536)
@@ -33,6 +37,8 @@ class ReportEntry(BaseModel):
 
 
 class NodeStatus(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     phase: Literal[PHASES]
     os_release: Optional[str] = Field(None, max_length=32, pattern=r"^[0-9]+(\.[0-9]+)*$")
     leapp_run_id: Optional[str] = Field(None, max_length=128)
@@ -40,8 +46,9 @@ class NodeStatus(BaseModel):
     error: Optional[str] = Field(None, max_length=65536)
 
 
-@router.put("", summary="Report the node's upgrade phase, OS release, leapp reports and error")
-def put_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep,
+@router.put("", summary="Report the node's upgrade phase, OS release, leapp reports and error "
+            "(body: max_status_report_bytes, default 4 MiB)", responses=documented(400, 401, 403, 404, 413))
+def put_node_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep,
                settings: SettingsDep) -> dict:
     at = utcnow()
     with db.transaction() as conn:
@@ -54,8 +61,8 @@ def put_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: 
     return {"node": node, "phase": body.phase, "os_release": os_release, "updated_at": at, "inhibitors": inhibitors}
 
 
-@router.get("", summary="The node's current status and its timeline")
-def get_status(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
+@router.get("", summary="The node's current status and its timeline", responses=documented(400, 401, 403, 404))
+def get_node_status(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
     with db.snapshot() as conn:
         current, timeline = records.node_status(conn, node)
         older = records.older_reports(conn, node)

@@ -11,15 +11,15 @@ import sqlite3
 from typing import Annotated, List, Optional
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from helper_daemon import policy, records
 from helper_daemon.auth import AdminCaller, AnyCaller, NodeOrAdminCaller
 from helper_daemon.db import utcnow
 from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep, TransferId
-from helper_daemon.errors import ApiError
+from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
-from helper_daemon.names import check_item
+from helper_daemon.names import ITEM_PATTERN, NODE_PATTERN
 
 router = APIRouter(tags=["transfers"])
 
@@ -35,7 +35,8 @@ def _plan_and_decide(conn: sqlite3.Connection, nodes: dict[str, policy.Node], st
     return plan, history, decision
 
 
-@router.get("/v1/transfer/plan", summary="Per role: the transfer's source and target, or why there is none now")
+@router.get("/v1/transfer/plan", summary="Per role: the transfer's source and target, or why there is none now",
+            responses=documented(401, 403))
 def transfer_plan(caller: AdminCaller, db: DatabaseDep, settings: SettingsDep,
                   role: Annotated[List[str], Query(description="repeat for several roles; none: every role")] = ()):
     plans = []
@@ -51,17 +52,22 @@ def transfer_plan(caller: AdminCaller, db: DatabaseDep, settings: SettingsDep,
 
 
 class TransferRequest(BaseModel):
+    # strict: a JSON 0 or "yes" is not a boolean; a client sending one has a bug worth a 400.
+    model_config = ConfigDict(strict=True)
+
     role: str = Field(min_length=1, max_length=128)
-    source: Optional[str] = Field(None, description="default: the first old-OS node of the role", max_length=253)
-    target: Optional[str] = Field(None, description="default: the role's single new-OS node", max_length=253)
-    items: List[str] = Field(min_length=1, max_length=64, description="stored items of the source, e.g. mysql")
+    source: Optional[str] = Field(None, description="default: the first old-OS node of the role", pattern=NODE_PATTERN)
+    target: Optional[str] = Field(None, description="default: the role's single new-OS node", pattern=NODE_PATTERN)
+    items: List[Annotated[str, Field(pattern=ITEM_PATTERN)]] = Field(
+        min_length=1, max_length=64, description="stored items of the source, e.g. mysql")
     force: bool = Field(False, description="override the one-shot seal (never a target that started services)")
     reason: str = Field("", max_length=2048, description="required with force: kept in the audit log")
 
 
-@router.post("/v1/transfers", status_code=201, summary="Open a one-shot transfer grant for a role")
+@router.post("/v1/transfers", status_code=201, summary="Open a one-shot transfer grant for a role",
+             responses=documented(400, 401, 403, 409, 413, refusal="No transfer for this role now"))
 def open_transfer(body: TransferRequest, caller: AdminCaller, db: DatabaseDep, settings: SettingsDep) -> dict:
-    items = list(dict.fromkeys(check_item(i) for i in body.items))
+    items = list(dict.fromkeys(body.items))
     with db.transaction() as conn:
         plan, history, decision = _plan_and_decide(conn, records.policy_nodes(conn), records.started_nodes(conn),
                                                    settings.target_os_major, body.role, body.source, body.target,
@@ -84,7 +90,8 @@ def open_transfer(body: TransferRequest, caller: AdminCaller, db: DatabaseDep, s
     return created
 
 
-@router.post("/v1/transfers/{transfer_id}/complete", summary="Seal a transfer (its target or the admin)")
+@router.post("/v1/transfers/{transfer_id}/complete", summary="Seal a transfer (its target or the admin)",
+             responses=documented(400, 401, 403, 404))
 def complete_transfer(transfer_id: TransferId, caller: AnyCaller, db: DatabaseDep) -> dict:
     with db.transaction() as conn:
         transfer = records.transfer(conn, transfer_id)
@@ -106,7 +113,8 @@ def complete_transfer(transfer_id: TransferId, caller: AnyCaller, db: DatabaseDe
     return transfer
 
 
-@router.get("/v1/nodes/{node}/transfers", summary="Transfers where the node is the source or the target")
+@router.get("/v1/nodes/{node}/transfers", summary="Transfers where the node is the source or the target",
+            responses=documented(400, 401, 403, 404))
 def node_transfers(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
     with db.snapshot() as conn:
         return {"transfers": records.transfers_of_node(conn, node)}
