@@ -32,6 +32,12 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="a sentence for the operator: what was wrong and what to do")
 
 
+class LeaseBlocker(BaseModel):
+    rule: str = Field(description="one-by-one, batch-size, whole-role or min-ceph-mons")
+    holders: list[str] = Field(description="the nodes whose leases stand in the way")
+    must_release: int = Field(description="how many of those leases must end before this one can be granted")
+
+
 class Refusal(ErrorBody):
     """409: the request is valid but the rules refuse it now; every reason, in words an operator can act on."""
 
@@ -39,6 +45,7 @@ class Refusal(ErrorBody):
     nodes: Optional[list[str]] = Field(None, description="cleanup: the nodes whose data may not be restored yet")
     plan: Optional[dict[str, Any]] = Field(None, description="transfer: the plan of the role, as GET "
                                                                "/v1/transfer/plan gives it")
+    blockers: Optional[list[LeaseBlocker]] = Field(None, description="lease: the rules in the way, as facts")
 
 
 _WHY = {

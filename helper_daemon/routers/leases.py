@@ -51,7 +51,8 @@ def acquire_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, se
         event("lease refused", node=node, actor=caller.name, dry_run=dry_run, reasons=list(decision.reasons))
         more = len(decision.reasons) - 1
         raise ApiError(409, "lease refused", f"{node} may not be taken down now: {decision.reasons[0]}"
-                       + (f" (and {more} more reason(s))" if more else ""), reasons=list(decision.reasons))
+                       + (f" (and {more} more reason(s))" if more else ""), reasons=list(decision.reasons),
+                       blockers=[b.as_dict() for b in decision.blockers])
     if since is not None and not decision.already_held:
         event("lease granted", node=node, actor=caller.name, since=since)
     return {"node": node, "granted": True, "dry_run": dry_run, "since": since,
