@@ -95,8 +95,7 @@ async def _written(writing: Optional[asyncio.Future], metrics) -> None:
 
 
 @router.put("/{item:item_path}", status_code=201, summary="Store an item (streamed body)",
-            responses=documented(400, 401, 403, 404, 409, 413, 500, 507, refusal="The upload ended before this "
-                                 "part of it arrived; nothing was stored"),
+            responses=documented(400, 401, 403, 404, 413, 500, 507),
             openapi_extra=UPLOAD_BODY)
 async def put_item(node: NodeName, item: ItemName, request: Request, caller: NodeOrAdminCaller, db: DatabaseDep,
                    store: StoreDep, metrics: MetricsDep, settings: SettingsDep) -> dict:
