@@ -85,9 +85,10 @@ def roles(conn: sqlite3.Connection) -> list[str]:
 
 def record_status(conn: sqlite3.Connection, node: str, at: str, phase: str, os_release: Optional[str],
                   leapp_run_id: Optional[str], error: Optional[str], reports_json: str,
-                  timeline_length: int) -> Optional[str]:
+                  timeline_length: int, timeline_bytes: int) -> Optional[str]:
     """Make this report the node's current state and the newest of its timeline, which keeps the latest
-    `timeline_length` reports and a summary of the older ones; returns the node's OS release.
+    `timeline_length` reports within `timeline_bytes` (the newest one always) and a summary of the older ones;
+    returns the node's OS release.
 
     A report without an OS release or run id (an early failure) keeps the last known one: the fleet view and the
     transfer plan must not forget that a node already runs the new OS."""
@@ -97,13 +98,20 @@ def record_status(conn: sqlite3.Connection, node: str, at: str, phase: str, os_r
                  "WHERE name = ?", row + (at, node))
     conn.execute("INSERT INTO node_events (node, at, phase, os_release, leapp_run_id, error, reports_json) "
                  "VALUES (?,?,?,?,?,?,?)", (node, at) + row)
-    _drop_older_reports(conn, node, timeline_length)
+    _drop_older_reports(conn, node, timeline_length, timeline_bytes)
     return conn.execute("SELECT os_release FROM nodes WHERE name = ?", (node,)).fetchone()["os_release"]
 
 
-def _drop_older_reports(conn: sqlite3.Connection, node: str, keep: int) -> None:
-    older = conn.execute("SELECT id, at, phase FROM node_events WHERE node = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
-                         (node, keep)).fetchall()
+def _drop_older_reports(conn: sqlite3.Connection, node: str, keep: int, keep_bytes: int) -> None:
+    newest_first = conn.execute("SELECT id, at, phase, length(CAST(reports_json AS BLOB)) + "
+                                "length(CAST(COALESCE(error, '') AS BLOB)) AS size FROM node_events WHERE node = ? "
+                                "ORDER BY id DESC", (node,)).fetchall()
+    kept, kept_bytes = 0, 0
+    for row in newest_first:
+        if kept == keep or (kept and kept_bytes + row["size"] > keep_bytes):
+            break
+        kept, kept_bytes = kept + 1, kept_bytes + row["size"]
+    older = newest_first[kept:]
     if not older:
         return
     summary = older_reports(conn, node) or {"count": 0, "first_at": older[-1]["at"], "phases": []}

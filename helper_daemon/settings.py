@@ -33,8 +33,10 @@ class Settings:
     max_item_bytes: int = 200 * GiB
     # A status report (PUT /v1/nodes/<node>/status) may not exceed this many bytes (413 beyond); leapp's are KiBs.
     max_status_report_bytes: int = 4 * MiB
-    # Each node's timeline keeps its latest this-many reports; older ones are counted and summarised.
+    # Each node's timeline keeps its latest this-many reports, within status_timeline_bytes (the newest always);
+    # older ones are counted and summarised.
     status_timeline_length: int = 10
+    status_timeline_bytes: int = 8 * MiB
     # Uploads get 507 rather than leave less than this free on the state dir's file system.
     disk_reserve_bytes: int = 2 * GiB
     # Lease policy (helper_daemon/policy.py): ceph-mon hosts that must stay up.
@@ -75,7 +77,7 @@ def _split_listen(listen: str) -> tuple[str, int]:
 _PATH_FIELDS = {"state_dir", "tls_cert", "tls_key", "admin_token_file"}
 _TEXT_FIELDS = {"listen", "log_level"}
 _NON_NEGATIVE_INT_FIELDS = {"max_item_bytes", "disk_reserve_bytes", "min_ceph_mons", "target_os_major"}
-_POSITIVE_INT_FIELDS = {"max_status_report_bytes", "status_timeline_length"}
+_POSITIVE_INT_FIELDS = {"max_status_report_bytes", "status_timeline_length", "status_timeline_bytes"}
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 

@@ -1,7 +1,8 @@
 """What each node reports about its upgrade: the current state and the timeline of its latest reports.
 
 A report's body is at most `max_status_report_bytes` (413 beyond, app.py); the timeline keeps the latest
-`status_timeline_length` reports per node and counts the older ones, so no node grows the database without limit.
+`status_timeline_length` reports per node, at most `status_timeline_bytes` of them, and counts the older ones, so no
+node grows the database or this answer without limit.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def put_node_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller,
     with db.transaction() as conn:
         os_release = records.record_status(conn, node, at, body.phase, body.os_release, body.leapp_run_id,
                                            body.error, json.dumps([r.model_dump() for r in body.reports]),
-                                           settings.status_timeline_length)
+                                           settings.status_timeline_length, settings.status_timeline_bytes)
     inhibitors = sum(r.inhibitor for r in body.reports)
     event("node status", node=node, actor=caller.name, phase=body.phase, os_release=body.os_release,
           reports=len(body.reports), inhibitors=inhibitors)

@@ -89,3 +89,24 @@ def test_a_dropped_completed_report_still_protects_the_live_database(daemon):
                                                              'force': True, 'reason': 'redo'})
     assert refused.status_code == 409
     assert any('ctl-1' in r and 'completed' in r for r in refused.json()['reasons'])
+
+
+def test_the_timeline_keeps_its_bytes_bounded_too(tmp_path):
+    from testing.daemon import DaemonProcess
+
+    daemon = DaemonProcess(tmp_path / 'state', config={'status_timeline_bytes': 150 * 1024}).start()
+    try:
+        session = daemon.session(daemon.add_node('ctl-0', 'Controller'))
+        url = daemon.url + '/v1/nodes/ctl-0/status'
+        for phase in ('preupgrade', 'failed', 'preupgrade', 'prepared'):  # about 60 KiB each
+            assert session.put(url, json=dict(big_report(50 * 1024), phase=phase)).status_code == 200
+        status = session.get(url).json()
+        assert [e['phase'] for e in status['timeline']] == ['preupgrade', 'prepared']
+        assert (status['older_reports']['count'], status['older_reports']['phases']) == (2, ['failed', 'preupgrade'])
+        huge = dict(big_report(300 * 1024), phase='upgraded')
+        assert session.put(url, json=huge).status_code == 200
+        status = session.get(url).json()
+        assert [e['phase'] for e in status['timeline']] == ['upgraded'], 'the newest report is always kept'
+        assert status['older_reports']['count'] == 4
+    finally:
+        daemon.kill()
