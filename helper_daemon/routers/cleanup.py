@@ -12,6 +12,7 @@ from helper_daemon.auth import AdminCaller
 from helper_daemon.dependencies import DatabaseDep, MetricsDep, StoreDep
 from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
+from helper_daemon.schemas import CleanupDone
 
 router = APIRouter(tags=["operations"])
 
@@ -27,6 +28,7 @@ class CleanupRequest(BaseModel):
 
 
 @router.post("/v1/cleanup", summary="Remove all stored node data; refused while a node has not restored its data",
+             response_model=CleanupDone,
              responses=documented(400, 401, 403, 409, 413, refusal="A node's data may not be restored yet"))
 def cleanup(caller: AdminCaller, db: DatabaseDep, store: StoreDep, metrics: MetricsDep,
             body: Optional[CleanupRequest] = None) -> dict:

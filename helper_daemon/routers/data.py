@@ -22,6 +22,7 @@ from helper_daemon.digests import parse_content_digest, repr_digest
 from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
 from helper_daemon.store import StoredObject, StoreError
+from helper_daemon.schemas import ItemList, ItemStored
 
 
 
@@ -95,7 +96,7 @@ async def _written(writing: Optional[asyncio.Future], metrics) -> None:
 
 
 @router.put("/{item:item_path}", status_code=201, summary="Store an item (streamed body)",
-            responses=documented(400, 401, 403, 404, 413, 500, 507),
+            response_model=ItemStored, responses=documented(400, 401, 403, 404, 413, 500, 507),
             openapi_extra=UPLOAD_BODY)
 async def put_item(node: NodeName, item: ItemName, request: Request, caller: NodeOrAdminCaller, db: DatabaseDep,
                    store: StoreDep, metrics: MetricsDep, settings: SettingsDep) -> dict:
@@ -194,7 +195,8 @@ def head_item(node: NodeName, item: ItemName, caller: ItemReaderCaller, db: Data
     return Response(headers=_object_headers(obj))
 
 
-@router.get("", summary="List a node's stored items", responses=documented(400, 401, 403, 404))
+@router.get("", summary="List a node's stored items", response_model=ItemList,
+            responses=documented(400, 401, 403, 404))
 def list_items(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, store: StoreDep) -> dict:
     objs = store.list_items(node)
     _audit(db, caller, "list", node, size=sum(o.size for o in objs), detail=f"{len(objs)} items")

@@ -11,12 +11,13 @@ from helper_daemon.auth import AdminCaller
 from helper_daemon.db import utcnow
 from helper_daemon.dependencies import DatabaseDep, SettingsDep, StoreDep
 from helper_daemon.errors import documented
+from helper_daemon.schemas import FleetStatus
 
 router = APIRouter(tags=["fleet"])
 
 
 @router.get("/v1/status", summary="The fleet: nodes, roles, ceph-mon hosts, leases, transfers",
-            responses=documented(401, 403))
+            response_model=FleetStatus, responses=documented(401, 403))
 def fleet_status(caller: AdminCaller, db: DatabaseDep, store: StoreDep, settings: SettingsDep) -> dict:
     with db.snapshot() as conn:
         rows = records.fleet_nodes(conn)

@@ -17,6 +17,7 @@ from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
 from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
 from helper_daemon.settings import Settings
+from helper_daemon.schemas import LeaseGranted
 
 router = APIRouter(prefix="/v1/nodes/{node}/lease", tags=["leases"])
 
@@ -31,6 +32,7 @@ def _decide(conn: sqlite3.Connection, node: str, settings: Settings) -> tuple[po
 
 
 @router.post("", summary="Ask for the right to take the node down now (dry_run: only ask)",
+             response_model=LeaseGranted,
              responses=documented(400, 401, 403, 404, 409, refusal="The lease would break a safety rule now"))
 def acquire_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, settings: SettingsDep,
                   dry_run: bool = False) -> dict:

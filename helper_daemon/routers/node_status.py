@@ -19,23 +19,9 @@ from helper_daemon.db import utcnow
 from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
 from helper_daemon.errors import documented
 from helper_daemon.logs import event
+from helper_daemon.schemas import PHASES, NodeStatusView, ReportEntry, StatusAccepted
 
 router = APIRouter(prefix="/v1/nodes/{node}/status", tags=["node status"])
-
-PHASES = ("preupgrade", "prepared", "upgraded", "completed", "failed")
-
-
-class ReportEntry(BaseModel):
-    # strict: a JSON 0 or "yes" is not a boolean; a client sending one has a bug worth a 400.
-    model_config = ConfigDict(strict=True)
-
-    key: str = Field("", max_length=256)
-    title: str = Field(max_length=1024)
-    summary: str = Field("", max_length=65536)
-    severity: str = Field("info", max_length=32)
-    inhibitor: bool = False
-    remediation: Optional[str] = Field(None, max_length=65536)
-
 
 class NodeStatus(BaseModel):
     model_config = ConfigDict(strict=True)
@@ -48,7 +34,8 @@ class NodeStatus(BaseModel):
 
 
 @router.put("", summary="Report the node's upgrade phase, OS release, leapp reports and error "
-            "(body: max_status_report_bytes, default 4 MiB)", responses=documented(400, 401, 403, 404, 413))
+            "(body: max_status_report_bytes, default 4 MiB)", response_model=StatusAccepted,
+            responses=documented(400, 401, 403, 404, 413))
 def put_node_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep,
                settings: SettingsDep) -> dict:
     at = utcnow()
@@ -62,7 +49,8 @@ def put_node_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller,
     return {"node": node, "phase": body.phase, "os_release": os_release, "updated_at": at, "inhibitors": inhibitors}
 
 
-@router.get("", summary="The node's current status and its timeline", responses=documented(400, 401, 403, 404))
+@router.get("", summary="The node's current status and its timeline", response_model=NodeStatusView,
+            responses=documented(400, 401, 403, 404))
 def get_node_status(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
     with db.snapshot() as conn:
         current, timeline = records.node_status(conn, node)

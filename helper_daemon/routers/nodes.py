@@ -12,6 +12,7 @@ from helper_daemon.auth import AdminCaller
 from helper_daemon.dependencies import DatabaseDep
 from helper_daemon.errors import documented
 from helper_daemon.names import NODE_PATTERN
+from helper_daemon.schemas import NodeList, NodeRegistered
 
 router = APIRouter(prefix="/v1/nodes", tags=["nodes"])
 
@@ -28,7 +29,7 @@ class NodeRegistration(BaseModel):
 
 
 @router.post("", status_code=201, summary="Register or update a node; the token is in the answer only",
-             responses=documented(400, 401, 403, 413))
+             response_model=NodeRegistered, responses=documented(400, 401, 403, 413))
 def add_node(body: NodeRegistration, caller: AdminCaller, db: DatabaseDep) -> dict:
     reg = registry.add_node(db, body.name, body.role, body.ceph_mon, body.one_by_one, body.rotate_token,
                             actor=caller.name)
@@ -36,6 +37,6 @@ def add_node(body: NodeRegistration, caller: AdminCaller, db: DatabaseDep) -> di
             "created": reg.created, "token": reg.token}
 
 
-@router.get("", summary="Registered nodes", responses=documented(401, 403))
+@router.get("", summary="Registered nodes", response_model=NodeList, responses=documented(401, 403))
 def list_nodes(caller: AdminCaller, db: DatabaseDep) -> dict:
     return {"nodes": registry.list_nodes(db)}

@@ -20,6 +20,7 @@ from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep, Trans
 from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
 from helper_daemon.names import ITEM_PATTERN, NODE_PATTERN
+from helper_daemon.schemas import NodeTransfers, Transfer, TransferPlans
 
 router = APIRouter(tags=["transfers"])
 
@@ -36,7 +37,7 @@ def _plan_and_decide(conn: sqlite3.Connection, nodes: dict[str, policy.Node], st
 
 
 @router.get("/v1/transfer/plan", summary="Per role: the transfer's source and target, or why there is none now",
-            responses=documented(401, 403))
+            response_model=TransferPlans, responses=documented(401, 403))
 def transfer_plan(caller: AdminCaller, db: DatabaseDep, settings: SettingsDep,
                   role: Annotated[List[str], Query(description="repeat for several roles; none: every role")] = ()):
     plans = []
@@ -65,6 +66,7 @@ class TransferRequest(BaseModel):
 
 
 @router.post("/v1/transfers", status_code=201, summary="Open a one-shot transfer grant for a role",
+             response_model=Transfer,
              responses=documented(400, 401, 403, 409, 413, refusal="No transfer for this role now"))
 def open_transfer(body: TransferRequest, caller: AdminCaller, db: DatabaseDep, settings: SettingsDep) -> dict:
     items = list(dict.fromkeys(body.items))
@@ -91,7 +93,7 @@ def open_transfer(body: TransferRequest, caller: AdminCaller, db: DatabaseDep, s
 
 
 @router.post("/v1/transfers/{transfer_id}/complete", summary="Seal a transfer (its target or the admin)",
-             responses=documented(400, 401, 403, 404))
+             response_model=Transfer, responses=documented(400, 401, 403, 404))
 def complete_transfer(transfer_id: TransferId, caller: AnyCaller, db: DatabaseDep) -> dict:
     with db.transaction() as conn:
         transfer = records.transfer(conn, transfer_id)
@@ -114,7 +116,7 @@ def complete_transfer(transfer_id: TransferId, caller: AnyCaller, db: DatabaseDe
 
 
 @router.get("/v1/nodes/{node}/transfers", summary="Transfers where the node is the source or the target",
-            responses=documented(400, 401, 403, 404))
+            response_model=NodeTransfers, responses=documented(400, 401, 403, 404))
 def node_transfers(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
     with db.snapshot() as conn:
         return {"transfers": records.transfers_of_node(conn, node)}
