@@ -41,8 +41,10 @@ def create_app(settings: Settings) -> FastAPI:
     # The routes as declared (their full paths and methods), whatever FastAPI builds from them for dispatch.
     routes = [route for module in routers for route in module.router.routes if isinstance(route, APIRoute)]
     install_error_handlers(app, routes)
-    exact_openapi(app)
-    app.add_middleware(BodyLimit, limit_for=_body_limits(routes, settings))
+    limit_for = _body_limits(routes, settings)
+    # The streamed upload is bounded in its route, by max_item_bytes.
+    exact_openapi(app, lambda method, path: limit_for(method, path) or settings.max_item_bytes)
+    app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(AccessLog, metrics=app.state.metrics)
     return app
 

@@ -49,7 +49,7 @@ _STORED_HEADERS = {
 UPLOAD_BODY = {
     "requestBody": {"required": False, "description": "the item's bytes, at most max_item_bytes (none: an "
                     "empty item). With a 'Content-Digest: sha-256=:<base64>:' header (RFC 9530) they are verified: "
-                    "a mismatch is a 400 and stores nothing",
+                    "a mismatch is a 400 and stores nothing.",
                     "content": {"application/octet-stream": {"schema": _BINARY}}},
 }
 ITEM_CONTENT = {"description": "the item's bytes", "headers": _STORED_HEADERS,

@@ -133,6 +133,14 @@ def test_every_operation_documents_its_errors_as_the_json_error_body_and_no_422(
     assert 'HTTPValidationError' not in document['components']['schemas']
 
 
+def test_every_request_body_states_its_limit(document):
+    limits = {(method, path): operation['requestBody']['x-max-bytes'] for path, operations in document['paths'].items()
+              for method, operation in operations.items() if 'requestBody' in operation}
+    assert limits == {('post', '/v1/nodes'): 64 * 1024, ('post', '/v1/transfers'): 64 * 1024,
+                      ('post', '/v1/cleanup'): 64 * 1024, ('put', '/v1/nodes/{node}/status'): 4 * 1024 * 1024,
+                      ('put', '/v1/nodes/{node}/data/{item}'): 64 * 1024}  # this daemon's max_item_bytes
+
+
 def test_path_parameters_carry_their_patterns(document):
     patterns = {}
     for operations in document['paths'].values():
@@ -176,3 +184,9 @@ def test_a_name_outside_its_pattern_is_a_400_json_error_and_touches_no_file(daem
     assert status == 400, body
     assert json.loads(body)['error'] == error
     assert files_under(daemon.state_dir) - before <= {'helper.sqlite3-wal', 'helper.sqlite3-shm'}
+
+
+def test_an_item_name_with_a_trailing_newline_opens_no_transfer(daemon):
+    refused = daemon.admin().post(daemon.url + '/v1/transfers', json={'role': 'Compute', 'items': ['mysql\n']})
+    assert (refused.status_code, refused.json()['error']) == (400, 'bad request')
+    assert 'items.0' in refused.json()['detail']
