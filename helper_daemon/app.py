@@ -1,16 +1,19 @@
-"""The FastAPI application: one instance per daemon, all state hangs off app.state."""
+"""The FastAPI application: one instance per daemon. Its parts go on app.state; routes get them through
+dependencies.py. Routers are siblings: none imports another."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from helper_daemon import __version__
 from helper_daemon.db import Database
 from helper_daemon.errors import install_error_handlers
 from helper_daemon.logs import event
 from helper_daemon.metrics import Metrics
-from helper_daemon.middleware import AccessLog
-from helper_daemon.routers import cleanup, data, fleet, health, leases, metrics, nodes, status, transfers
+from helper_daemon.middleware import AccessLog, BodyLimit
+from helper_daemon.openapi import exact_openapi
+from helper_daemon.routers import cleanup, data, fleet, health, leases, metrics, node_status, nodes, transfers
 from helper_daemon.settings import Settings
 from helper_daemon.state_dir import prepare_state_dir
 from helper_daemon.store import ItemStore
@@ -21,7 +24,9 @@ def create_app(settings: Settings) -> FastAPI:
     """Open the state dir (refusing an unsafe one), recover interrupted uploads, and build the app."""
     prepare_state_dir(settings.state_dir)
     app = FastAPI(title="TripleO upgrade helper", version=__version__,
-                  description="Undercloud helper daemon: node data store, node registry, leases, fleet status.")
+                  description="Undercloud helper daemon: node data store, node registry, leases, fleet status.",
+                  # operationId = the route function's name (put_item, acquire_lease): what generated clients call
+                  generate_unique_id_function=lambda route: route.name)
     app.state.settings = settings
     app.state.db = Database.in_state_dir(settings.state_dir)
     app.state.store = ItemStore(settings.state_dir / "nodes", settings.disk_reserve_bytes)
@@ -30,8 +35,35 @@ def create_app(settings: Settings) -> FastAPI:
         event("removed leftovers of interrupted uploads", files=[str(p) for p in removed])
     app.state.admin_token_sha256 = ensure_admin_token(settings)
     app.state.metrics = Metrics()
-    install_error_handlers(app)
-    for module in (health, metrics, nodes, data, status, leases, fleet, transfers, cleanup):
+    routers = (health, metrics, nodes, data, node_status, leases, fleet, transfers, cleanup)
+    for module in routers:
         app.include_router(module.router)
+    # The routes as declared (their full paths and methods), whatever FastAPI builds from them for dispatch.
+    routes = [route for module in routers for route in module.router.routes if isinstance(route, APIRoute)]
+    install_error_handlers(app, routes)
+    limit_for = _body_limits(routes, settings)
+    # The streamed upload is bounded in its route, by max_item_bytes.
+    exact_openapi(app, lambda method, path: limit_for(method, path) or settings.max_item_bytes)
+    app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(AccessLog, metrics=app.state.metrics)
     return app
+
+
+# Any request body not listed here: a JSON document of a few fields.
+MAX_JSON_BODY_BYTES = 64 * 1024
+
+
+def _body_limits(routes: list[APIRoute], settings: Settings):
+    """limit_for(method, path): the body limit of the route a request goes to (middleware.BodyLimit)."""
+    by_endpoint = {
+        data.put_item: None,  # streamed to disk; bounded by max_item_bytes and the disk reserve in the route
+        node_status.put_node_status: settings.max_status_report_bytes,
+    }
+
+    def limit_for(method: str, path: str) -> int | None:
+        for route in routes:
+            if method in route.methods and route.path_regex.match(path):
+                return by_endpoint.get(route.endpoint, MAX_JSON_BODY_BYTES)
+        return MAX_JSON_BODY_BYTES
+
+    return limit_for

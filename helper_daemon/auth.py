@@ -1,24 +1,29 @@
-"""Who is calling: FastAPI dependencies that turn the bearer token into a `Caller` or refuse (401/403)."""
+"""Who is calling: FastAPI dependencies that turn the bearer token into a `Caller` or refuse (401/403/404)."""
 
 from __future__ import annotations
 
 import dataclasses
 import hmac
-import json
 from typing import Annotated, Optional
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from helper_daemon import records
+from helper_daemon.dependencies import AdminTokenSha256, DatabaseDep, ItemName, NodeName
 from helper_daemon.errors import ApiError
-from helper_daemon.names import check_item, check_node
 from helper_daemon.tokens import token_sha256
 
 ADMIN = "admin"
+
+# auto_error=False: a missing or malformed header gets this API's own 401 below, not FastAPI's 403.
+_bearer = HTTPBearer(auto_error=False, description="the admin token or a node's token")
 
 
 @dataclasses.dataclass(frozen=True)
 class Caller:
     node: Optional[str]  # None for the admin
+    transfer_id: Optional[str] = None  # the open transfer that lets this node read another node's item
 
     @property
     def is_admin(self) -> bool:
@@ -34,20 +39,21 @@ def _unauthorized(detail: str) -> ApiError:
     return ApiError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticated(request: Request) -> Caller:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+def authenticated(credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(_bearer)],
+                  db: DatabaseDep, admin_token_sha256: AdminTokenSha256) -> Caller:
+    token = credentials.credentials.strip() if credentials is not None else ""
+    if not token:
         raise _unauthorized("send 'Authorization: Bearer <token>' (the admin token or the node's token)")
     # Only digests are compared or looked up, so timing says nothing about the token itself: the admin's in
     # constant time, a node's by the SQL equality on the token's sha256 (safe because the token is hashed first).
-    digest = token_sha256(token.strip())
-    if hmac.compare_digest(digest, request.app.state.admin_token_sha256):
+    digest = token_sha256(token)
+    if hmac.compare_digest(digest, admin_token_sha256):
         return Caller(node=None)
-    row = request.app.state.db.query_one("SELECT name FROM nodes WHERE token_sha256 = ?", (digest,))
-    if row is None:
+    with db.snapshot() as conn:
+        node = records.node_with_token(conn, digest)
+    if node is None:
         raise _unauthorized("the token is not the admin token nor any registered node's token")
-    return Caller(node=row["name"])
+    return Caller(node=node)
 
 
 def require_admin(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
@@ -56,44 +62,35 @@ def require_admin(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
     return caller
 
 
-def _registered(request: Request, caller: Caller, node: str) -> None:
+def _registered(db, caller: Caller, node: str) -> None:
     """404 unless `node` is registered; a node calling about itself was just found by its token."""
     if caller.node == node:
         return
-    if request.app.state.db.query_one("SELECT 1 FROM nodes WHERE name = ?", (node,)) is None:
-        raise ApiError(404, "unknown node", f"node {node!r} is not registered; see 'tripleo-upgrade-helper nodes add'")
+    with db.snapshot() as conn:
+        if not records.node_exists(conn, node):
+            raise ApiError(404, "unknown node", f"node {node!r} is not registered; see 'tripleo-upgrade-helper "
+                           "nodes add'")
 
 
-def require_node_or_admin(node: str, request: Request, caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
+def require_node_or_admin(node: NodeName, db: DatabaseDep, caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
     """The node named in the path, or the admin."""
-    check_node(node)
     if not caller.is_admin and caller.node != node:
         raise ApiError(403, "forbidden", f"the token of node {caller.node!r} reaches only that node, not {node!r}")
-    _registered(request, caller, node)
+    _registered(db, caller, node)
     return caller
 
 
-def granted_transfer_id(request: Request, source: str, target: str, item: str) -> Optional[str]:
-    """The id of an open transfer letting `target` read `source`'s `item`, if any."""
-    rows = request.app.state.db.query(
-        "SELECT id, items_json FROM transfers WHERE state = 'open' AND source = ? AND target = ?", (source, target))
-    for row in rows:
-        if item in json.loads(row["items_json"]):
-            return row["id"]
-    return None
-
-
-def require_item_reader(node: str, item: str, request: Request,
+def require_item_reader(node: NodeName, item: ItemName, db: DatabaseDep,
                         caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
     """The node itself, the admin, or the target of an open transfer of this item from this node."""
-    check_node(node)
-    check_item(item)
     if not caller.is_admin and caller.node != node:
-        request.state.transfer_id = granted_transfer_id(request, node, caller.node, item)
-        if request.state.transfer_id is None:
+        with db.snapshot() as conn:
+            transfer_id = records.open_transfer_granting(conn, node, caller.node, item)
+        if transfer_id is None:
             raise ApiError(403, "forbidden", f"the token of node {caller.node!r} reaches only that node; no open "
                            f"transfer grants it {node!r}'s item {item!r}")
-    _registered(request, caller, node)
+        caller = dataclasses.replace(caller, transfer_id=transfer_id)
+    _registered(db, caller, node)
     return caller
 
 

@@ -8,6 +8,7 @@ the stored data and the live state, over HTTP with the admin token.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def _nodes_import(args: argparse.Namespace) -> int:
 
 def _nodes_list(args: argparse.Namespace) -> int:
     from helper_daemon import registry
-    from helper_daemon.status_table import table
+    from helper_daemon.fleet_table import table
 
     rows = registry.list_nodes(_registry_db(args))
     header = ("NODE", "ROLE", "CEPH-MON", "ONE-BY-ONE", "PHASE", "OS")
@@ -104,7 +105,7 @@ def _nodes_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def admin_http(args: argparse.Namespace):
+def _admin_http(args: argparse.Namespace):
     """An `AdminHTTP` to the running daemon, from --url/--admin-token-file/--ca-file or the settings."""
     from helper_daemon.admin_http import AdminHTTP
 
@@ -112,7 +113,7 @@ def admin_http(args: argparse.Namespace):
 
 
 def _cleanup(args: argparse.Namespace) -> int:
-    status, answer = admin_http(args).call("POST", "/v1/cleanup", {"force": args.force, "reason": args.reason},
+    status, answer = _admin_http(args).call("POST", "/v1/cleanup", {"force": args.force, "reason": args.reason},
                                            ok=(409,))
     if status == 409:
         print("cleanup refused: " + answer.get("detail", ""), file=sys.stderr)
@@ -128,9 +129,11 @@ def _cleanup(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from helper_daemon import status_table
+    from helper_daemon.fleet_table import render
 
-    return status_table.main(args)
+    _, fleet = _admin_http(args).call("GET", "/v1/status")
+    print(json.dumps(fleet, indent=2) if args.json else render(fleet))
+    return 0
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:

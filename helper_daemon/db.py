@@ -1,4 +1,5 @@
-"""The daemon's metadata: one SQLite file (WAL) in the state dir. Stored bytes live in the store, not here.
+"""The daemon's metadata: one SQLite file (WAL) in the state dir, its schema and its transactions. Stored bytes
+live in the store; every query lives in records.py.
 
 Writers go through `Database.transaction()`: a process-wide lock plus `BEGIN IMMEDIATE`, so a decision that
 reads then writes (a lease, a transfer) sees no other writer in between, in this process or another one (the CLI).
@@ -41,6 +42,15 @@ CREATE TABLE IF NOT EXISTS node_events (
     reports_json TEXT
 );
 CREATE INDEX IF NOT EXISTS node_events_node ON node_events (node, id);
+-- What the bounded timeline dropped, per node: how many reports, when, and which phases (so "this node once
+-- reported completed" survives the reports themselves).
+CREATE TABLE IF NOT EXISTS node_events_dropped (
+    node TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    phases TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS leases (
     node TEXT PRIMARY KEY,
     since TEXT NOT NULL,
@@ -126,28 +136,3 @@ class Database:
             yield conn
         finally:
             conn.execute("ROLLBACK")
-
-    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
-        """One read query, its rows."""
-        return self._connection().execute(sql, params).fetchall()
-
-    def query_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
-        return self._connection().execute(sql, params).fetchone()
-
-    def audit(self, actor: str, action: str, node: str | None = None, item: str | None = None,
-              size: int | None = None, sha256: str | None = None, detail: str | None = None,
-              conn: sqlite3.Connection | None = None) -> None:
-        """Record one access; inside `conn`'s transaction when given, else in its own."""
-        row = (utcnow(), actor, action, node, item, size, sha256, detail)
-        sql = "INSERT INTO audit (at, actor, action, node, item, size, sha256, detail) VALUES (?,?,?,?,?,?,?,?)"
-        if conn is not None:
-            conn.execute(sql, row)
-            return
-        with self.transaction() as own:
-            own.execute(sql, row)
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None

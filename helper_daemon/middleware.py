@@ -1,10 +1,14 @@
-"""A pure ASGI middleware (streaming bodies pass through untouched): one access log line and error counting."""
+"""Pure ASGI middlewares (streaming bodies pass through untouched): the access log with error counting, and the
+request body limits."""
 
 from __future__ import annotations
 
 import logging
 import time
 
+from fastapi import HTTPException
+
+from helper_daemon.errors import error_response
 from helper_daemon.logs import event
 
 
@@ -34,3 +38,38 @@ class AccessLog:
             event("request", logging.WARNING if code >= 500 else logging.INFO, method=scope["method"],
                   path=scope["path"], status=code, client=client[0],
                   ms=round((time.monotonic() - started) * 1000, 1))
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised from `receive` when a body crosses its limit: FastAPI passes an HTTPException through its body
+    parsing untouched, so errors.py answers it as JSON."""
+
+
+class BodyLimit:
+    """413 for a request body over the limit of its route (`limit_for(method, path)`; None: the route bounds its own
+    streamed body): at once when Content-Length says so, else as soon as the received bytes cross it, before
+    anything is parsed or stored."""
+
+    def __init__(self, app, limit_for):
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope, receive, send):
+        limit = self.limit_for(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        if limit is None:
+            return await self.app(scope, receive, send)
+        detail = f"the request body exceeds this operation's limit of {limit} bytes; nothing was stored"
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            return await error_response(413, "too large", detail)(scope, receive, send)
+        received = 0
+
+        async def bounded_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge(413, detail)
+            return message
+
+        await self.app(scope, bounded_receive, send)

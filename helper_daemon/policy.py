@@ -31,10 +31,24 @@ class LeaseRules:
 
 
 @dataclasses.dataclass(frozen=True)
+class Blocker:
+    """One safety rule refusing a lease now: the leases in its way, and how many of them must end first."""
+
+    rule: str  # "one-by-one", "batch-size", "whole-role" or "min-ceph-mons"
+    holders: tuple[str, ...]
+    must_release: int
+    reason: str  # the same, in words an operator can act on
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "holders": list(self.holders), "must_release": self.must_release}
+
+
+@dataclasses.dataclass(frozen=True)
 class Decision:
     granted: bool
     reasons: tuple[str, ...] = ()
     already_held: bool = False
+    blockers: tuple[Blocker, ...] = ()  # leases only: the facts behind `reasons`
 
 
 def is_one_by_one(role: str, nodes: Iterable[Node], rules: LeaseRules) -> bool:
@@ -53,26 +67,29 @@ def decide_lease(requester: str, nodes: Mapping[str, Node], leases: Mapping[str,
         return Decision(granted=True, already_held=True)
     role_nodes = sorted(n.name for n in nodes.values() if n.role == node.role)
     leased_in_role = [name for name in role_nodes if name in leases]
-    reasons = []
+    blockers = []
 
     if is_one_by_one(node.role, nodes.values(), rules):
         for holder in leased_in_role:
-            reasons.append(
+            blockers.append(Blocker(
+                "one-by-one", (holder,), 1,
                 f"{holder} of one-by-one role {node.role} already holds a lease since {leases[holder]}; "
                 f"release it with DELETE /v1/nodes/{holder}/lease once {holder} is back in service"
-            )
+            ))
     elif rules.batch_size is not None and len(leased_in_role) >= rules.batch_size:
-        reasons.append(
+        blockers.append(Blocker(
+            "batch-size", tuple(leased_in_role), len(leased_in_role) - rules.batch_size + 1,
             f"batch_size={rules.batch_size} nodes of role {node.role} already hold leases "
             f"({', '.join(leased_in_role)}); wait until one of them is back in service and releases its lease"
-        )
+        ))
 
     # A role of one node can only be upgraded by taking it down; the rule protects roles that can stay up.
     if len(role_nodes) > 1 and len(leased_in_role) == len(role_nodes) - 1:
-        reasons.append(
+        blockers.append(Blocker(
+            "whole-role", tuple(leased_in_role), 1,
             f"every node of role {node.role} would be down at once "
             f"({', '.join(leased_in_role)} already hold leases); wait until one of them releases its lease"
-        )
+        ))
 
     if node.ceph_mon:
         mons = sorted(n.name for n in nodes.values() if n.ceph_mon)
@@ -80,13 +97,14 @@ def decide_lease(requester: str, nodes: Mapping[str, Node], leases: Mapping[str,
         remaining = len(running) - 1
         if remaining < rules.min_ceph_mons:
             leased = [name for name in mons if name in leases]
-            reasons.append(
+            blockers.append(Blocker(
+                "min-ceph-mons", tuple(leased), rules.min_ceph_mons - remaining,
                 f"ceph-mon hosts without a lease would drop to {remaining}, below min_ceph_mons={rules.min_ceph_mons} "
                 f"(running: {', '.join(running)}; leased: {', '.join(leased) or 'none'}); "
                 "wait until a leased ceph-mon host is back in service and releases its lease"
-            )
+            ))
 
-    return Decision(granted=not reasons, reasons=tuple(reasons))
+    return Decision(granted=not blockers, reasons=tuple(b.reason for b in blockers), blockers=tuple(blockers))
 
 
 # --- database transfers ---------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import dataclasses
 import sqlite3
 from typing import Optional
 
-from helper_daemon.db import Database, utcnow
+from helper_daemon import records
+from helper_daemon.db import Database
 from helper_daemon.errors import ApiError
 from helper_daemon.inventory import InventoryNode, one_by_one_roles
 from helper_daemon.names import check_node
@@ -25,18 +26,13 @@ class Registration:
 
 def _upsert(conn: sqlite3.Connection, name: str, role: str, ceph_mon: bool, one_by_one: bool,
             rotate_token: bool) -> Registration:
-    existing = conn.execute("SELECT name FROM nodes WHERE name = ?", (name,)).fetchone()
-    token = new_token() if existing is None or rotate_token else None
-    if existing is None:
-        conn.execute("INSERT INTO nodes (name, role, ceph_mon, one_by_one, token_sha256, updated_at) "
-                     "VALUES (?,?,?,?,?,?)", (name, role, int(ceph_mon), int(one_by_one), token_sha256(token),
-                                              utcnow()))
+    existing = records.node_exists(conn, name)
+    token = new_token() if not existing or rotate_token else None
+    if existing:
+        records.update_node(conn, name, role, ceph_mon, one_by_one, token_sha256(token) if token else None)
     else:
-        conn.execute("UPDATE nodes SET role = ?, ceph_mon = ?, one_by_one = ? WHERE name = ?",
-                     (role, int(ceph_mon), int(one_by_one), name))
-        if token is not None:
-            conn.execute("UPDATE nodes SET token_sha256 = ? WHERE name = ?", (token_sha256(token), name))
-    return Registration(name, role, ceph_mon, one_by_one, token, existing is None)
+        records.insert_node(conn, name, role, ceph_mon, one_by_one, token_sha256(token))
+    return Registration(name, role, ceph_mon, one_by_one, token, not existing)
 
 
 def add_node(db: Database, name: str, role: str, ceph_mon: bool = False, one_by_one: Optional[bool] = None,
@@ -48,13 +44,11 @@ def add_node(db: Database, name: str, role: str, ceph_mon: bool = False, one_by_
         raise ApiError(400, "bad role", f"node {name} needs a role (the TripleO role name, for example Controller)")
     with db.transaction() as conn:
         if one_by_one is None:
-            role_is = conn.execute("SELECT 1 FROM nodes WHERE role = ? AND one_by_one AND name != ?",
-                                   (role, name)).fetchone()
-            one_by_one = ceph_mon or role_is is not None
+            one_by_one = ceph_mon or records.role_marked_one_by_one(conn, role, other_than=name)
         reg = _upsert(conn, name, role, ceph_mon, one_by_one, rotate_token)
-        conn.execute("UPDATE nodes SET one_by_one = ? WHERE role = ?", (int(one_by_one), role))
-        db.audit(actor, "register-node", node=name, detail=f"role={role} ceph_mon={ceph_mon} "
-                 f"one_by_one={one_by_one} token={'new' if reg.token else 'kept'}", conn=conn)
+        records.mark_role_one_by_one(conn, role, one_by_one)
+        records.audit(conn, actor, "register-node", node=name, detail=f"role={role} ceph_mon={ceph_mon} "
+                      f"one_by_one={one_by_one} token={'new' if reg.token else 'kept'}")
     return reg
 
 
@@ -66,11 +60,11 @@ def import_nodes(db: Database, nodes: list[InventoryNode], rotate_tokens: bool =
     serial = one_by_one_roles(nodes)
     with db.transaction() as conn:
         regs = [_upsert(conn, n.name, n.role, n.ceph_mon, n.role in serial, rotate_tokens) for n in nodes]
-        db.audit(actor, "import-inventory", detail=f"{len(regs)} nodes, {sum(r.created for r in regs)} new, "
-                 f"{sum(bool(r.token) for r in regs)} new tokens", conn=conn)
+        records.audit(conn, actor, "import-inventory", detail=f"{len(regs)} nodes, {sum(r.created for r in regs)} "
+                      f"new, {sum(bool(r.token) for r in regs)} new tokens")
     return regs
 
 
 def list_nodes(db: Database) -> list[dict]:
-    rows = db.query("SELECT name, role, ceph_mon, one_by_one, phase, os_release, updated_at FROM nodes ORDER BY name")
-    return [dict(r, ceph_mon=bool(r["ceph_mon"]), one_by_one=bool(r["one_by_one"])) for r in rows]
+    with db.snapshot() as conn:
+        return records.registered_nodes(conn)

@@ -9,8 +9,11 @@ from typing import Optional
 
 import yaml
 
+from helper_daemon.policy import LeaseRules
+
 DEFAULT_STATE_DIR = Path("/var/lib/tripleo-upgrade")
 DEFAULT_LISTEN = "127.0.0.1:8990"
+MiB = 1024**2
 GiB = 1024**3
 
 
@@ -28,6 +31,12 @@ class Settings:
     admin_token_file: Optional[Path] = None
     # One stored item may not exceed this many bytes (413 beyond).
     max_item_bytes: int = 200 * GiB
+    # A status report (PUT /v1/nodes/<node>/status) may not exceed this many bytes (413 beyond); leapp's are KiBs.
+    max_status_report_bytes: int = 4 * MiB
+    # Each node's timeline keeps its latest this-many reports, within status_timeline_bytes (the newest always);
+    # older ones are counted and summarised.
+    status_timeline_length: int = 10
+    status_timeline_bytes: int = 8 * MiB
     # Uploads get 507 rather than leave less than this free on the state dir's file system.
     disk_reserve_bytes: int = 2 * GiB
     # Lease policy (helper_daemon/policy.py): ceph-mon hosts that must stay up.
@@ -52,6 +61,11 @@ class Settings:
     def admin_token_path(self) -> Path:
         return self.admin_token_file or self.state_dir / "admin-token"
 
+    @property
+    def lease_rules(self) -> LeaseRules:
+        roles = self.one_by_one_roles
+        return LeaseRules(self.min_ceph_mons, frozenset(roles) if roles is not None else None, self.batch_size)
+
 
 def _split_listen(listen: str) -> tuple[str, int]:
     host, sep, port = listen.rpartition(":")
@@ -63,6 +77,7 @@ def _split_listen(listen: str) -> tuple[str, int]:
 _PATH_FIELDS = {"state_dir", "tls_cert", "tls_key", "admin_token_file"}
 _TEXT_FIELDS = {"listen", "log_level"}
 _NON_NEGATIVE_INT_FIELDS = {"max_item_bytes", "disk_reserve_bytes", "min_ceph_mons", "target_os_major"}
+_POSITIVE_INT_FIELDS = {"max_status_report_bytes", "status_timeline_length", "status_timeline_bytes"}
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -82,6 +97,9 @@ def load_settings(config_file: Path | None = None, **overrides) -> Settings:
     for key in _NON_NEGATIVE_INT_FIELDS & values.keys():
         if isinstance(values[key], bool) or not isinstance(values[key], int) or values[key] < 0:
             raise SettingsError(f"{where}{key}: expected a whole number >= 0, got {values[key]!r}")
+    for key in _POSITIVE_INT_FIELDS & values.keys():
+        if isinstance(values[key], bool) or not isinstance(values[key], int) or values[key] < 1:
+            raise SettingsError(f"{where}{key}: expected a whole number >= 1, got {values[key]!r}")
     batch = values.get("batch_size")
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise SettingsError(f"{where}batch_size: expected a whole number >= 1 or null, got {batch!r}")

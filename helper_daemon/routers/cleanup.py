@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Optional
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
+from helper_daemon import records
 from helper_daemon.auth import AdminCaller
-from helper_daemon.errors import ApiError
+from helper_daemon.dependencies import DatabaseDep, MetricsDep, StoreDep
+from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
+from helper_daemon.schemas import CleanupDone
 
 router = APIRouter(tags=["operations"])
 
@@ -17,16 +20,22 @@ RESTORED_PHASES = ("upgraded", "completed")
 
 
 class CleanupRequest(BaseModel):
+    # strict: a JSON 0 or "yes" is not a boolean; a client sending one has a bug worth a 400.
+    model_config = ConfigDict(strict=True)
+
     force: bool = False
     reason: str = Field("", max_length=1024)
 
 
-@router.post("/v1/cleanup", summary="Remove all stored node data; refused while a node has not restored its data")
-def cleanup(request: Request, caller: AdminCaller, body: Optional[CleanupRequest] = None) -> dict:
+@router.post("/v1/cleanup", summary="Remove all stored node data; refused while a node has not restored its data",
+             response_model=CleanupDone,
+             responses=documented(400, 401, 403, 409, 413, refusal="A node's data may not be restored yet"))
+def cleanup(caller: AdminCaller, db: DatabaseDep, store: StoreDep, metrics: MetricsDep,
+            body: Optional[CleanupRequest] = None) -> dict:
     body = body or CleanupRequest()
-    db, store, metrics = request.app.state.db, request.app.state.store, request.app.state.metrics
     stored = store.all_items()
-    phases = {row["name"]: row["phase"] for row in db.query("SELECT name, phase FROM nodes")}
+    with db.snapshot() as conn:
+        phases = records.node_phases(conn)
     reasons = [f"node {node} has {len(objs)} stored item(s) ({', '.join(o.item for o in objs)}) and its phase is "
                f"{phases.get(node) or 'unreported'}, not upgraded or completed: its data may not be restored yet"
                for node, objs in stored.items() if phases.get(node) not in RESTORED_PHASES]
@@ -43,7 +52,8 @@ def cleanup(request: Request, caller: AdminCaller, body: Optional[CleanupRequest
             gone = store.delete(node, obj.item)
             if gone is None:
                 continue
-            db.audit(caller.name, "cleanup-remove", node, gone.item, gone.size, gone.sha256, detail)
+            with db.transaction() as conn:
+                records.audit(conn, caller.name, "cleanup-remove", node, gone.item, gone.size, gone.sha256, detail)
             removed.append({"node": node, "item": gone.item, "size": gone.size, "sha256": gone.sha256})
     event("cleanup", actor=caller.name, forced=bool(detail), items=len(removed),
           bytes=sum(r["size"] for r in removed), overridden=reasons if detail else [])

@@ -11,18 +11,51 @@ from typing import Optional
 from anyio import to_thread
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
+from helper_daemon import records
 from helper_daemon.auth import Caller, ItemReaderCaller, NodeOrAdminCaller
+from helper_daemon.db import Database
+from helper_daemon.dependencies import DatabaseDep, ItemName, MetricsDep, NodeName, SettingsDep, StoreDep
 from helper_daemon.digests import parse_content_digest, repr_digest
-from helper_daemon.errors import ApiError
+from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
-from helper_daemon.names import check_item
 from helper_daemon.store import StoredObject, StoreError
+from helper_daemon.schemas import ItemList, ItemStored
+
+
+
+class _ItemPathConvertor(PathConvertor):
+    """The rest of the path, whatever it holds: Starlette's `path` convertor (`.*`) silently drops a trailing
+    newline, so "mysql\n" would be served as "mysql"; this one hands the item pattern the whole text to refuse
+    (and "a/b" too, rather than a 404 from no route)."""
+
+    regex = r"[\s\S]*"
+
+
+register_url_convertor("item_path", _ItemPathConvertor())
 
 router = APIRouter(prefix="/v1/nodes/{node}/data", tags=["node data"])
 
 WRITE_BATCH = 1024 * 1024  # bytes gathered before one write in a worker thread
+
+_BINARY = {"type": "string", "format": "binary"}
+_STORED_HEADERS = {
+    "Content-Length": {"schema": {"type": "integer"}, "description": "the item's size in bytes"},
+    "Repr-Digest": {"schema": {"type": "string"}, "description": "sha-256=:<base64>: of the item (RFC 9530)"},
+}
+# The streamed body is read by the route itself, so FastAPI cannot describe it: these describe it.
+UPLOAD_BODY = {
+    "requestBody": {"required": False, "description": "the item's bytes, at most max_item_bytes (none: an "
+                    "empty item). With a 'Content-Digest: sha-256=:<base64>:' header (RFC 9530) they are verified: "
+                    "a mismatch is a 400 and stores nothing.",
+                    "content": {"application/octet-stream": {"schema": _BINARY}}},
+}
+ITEM_CONTENT = {"description": "the item's bytes", "headers": _STORED_HEADERS,
+                "content": {"application/octet-stream": {"schema": _BINARY}}}
+ITEM_HEADERS = {"description": "the item's size and digest, no body", "headers": _STORED_HEADERS,
+                "content": {"application/octet-stream": {"schema": _BINARY}}}
 
 
 def _content_length(request: Request) -> Optional[int]:
@@ -34,11 +67,12 @@ def _content_length(request: Request) -> Optional[int]:
     return int(value)
 
 
-def _audit(request: Request, caller: Caller, action: str, node: str, item: Optional[str] = None,
+def _audit(db: Database, caller: Caller, action: str, node: str, item: Optional[str] = None,
            obj: Optional[StoredObject] = None, size: Optional[int] = None, detail: Optional[str] = None) -> None:
     size = obj.size if obj is not None else size
     sha256 = obj.sha256 if obj is not None else None
-    request.app.state.db.audit(caller.name, action, node, item, size, sha256, detail)
+    with db.transaction() as conn:
+        records.audit(conn, caller.name, action, node, item, size, sha256, detail)
     event("data access", actor=caller.name, action=action, node=node, item=item, size=size, sha256=sha256,
           detail=detail)
 
@@ -61,10 +95,11 @@ async def _written(writing: Optional[asyncio.Future], metrics) -> None:
         metrics.add("bytes_received", await writing)
 
 
-@router.put("/{item:path}", status_code=201, summary="Store an item (streamed body)")
-async def put_item(node: str, item: str, request: Request, caller: NodeOrAdminCaller) -> dict:
-    check_item(item)
-    settings, store, metrics = request.app.state.settings, request.app.state.store, request.app.state.metrics
+@router.put("/{item:item_path}", status_code=201, summary="Store an item (streamed body)",
+            response_model=ItemStored, responses=documented(400, 401, 403, 404, 413, 500, 507),
+            openapi_extra=UPLOAD_BODY)
+async def put_item(node: NodeName, item: ItemName, request: Request, caller: NodeOrAdminCaller, db: DatabaseDep,
+                   store: StoreDep, metrics: MetricsDep, settings: SettingsDep) -> dict:
     length = _content_length(request)
     header = request.headers.get("content-digest")
     expected = parse_content_digest(header) if header else None
@@ -77,7 +112,7 @@ async def put_item(node: str, item: str, request: Request, caller: NodeOrAdminCa
             store.check_reserve(length)
         upload = await to_thread.run_sync(store.begin_upload, node, item)
     except StoreError as exc:
-        await _audit_async(request, caller, "put-refused", node, item, size=length, detail=exc.detail)
+        await _audit_async(db, caller, "put-refused", node, item, size=length, detail=exc.detail)
         raise
     metrics.add("uploads_in_flight")
     # One batch is written and hashed in a worker thread while the next one arrives: the disk and the network
@@ -103,16 +138,16 @@ async def put_item(node: str, item: str, request: Request, caller: NodeOrAdminCa
             raise ApiError(400, "incomplete body", f"received {upload.size} of {length} bytes; nothing was stored")
         obj = await to_thread.run_sync(upload.commit, expected)
     except ClientDisconnect:
-        await _audit_async(request, caller, "put-aborted", node, item, size=upload.size,
+        await _audit_async(db, caller, "put-aborted", node, item, size=upload.size,
                            detail="the client went away before the whole body arrived; nothing was stored")
         raise ApiError(400, "incomplete body", "the client disconnected mid-body; nothing was stored") from None
     except ApiError as exc:  # a StoreError too
-        await _audit_async(request, caller, "put-refused", node, item, size=upload.size, detail=exc.detail)
+        await _audit_async(db, caller, "put-refused", node, item, size=upload.size, detail=exc.detail)
         raise
     except OSError as exc:
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
         detail = f"writing item {item!r} of node {node!r} failed: {exc.strerror}; nothing was stored"
-        await _audit_async(request, caller, "put-failed", node, item, size=upload.size, detail=detail)
+        await _audit_async(db, caller, "put-failed", node, item, size=upload.size, detail=detail)
         raise ApiError(507 if full else 500, "insufficient storage" if full else "storage error", detail) from None
     finally:
         # Not in a worker thread: this must run even when the request task is being cancelled. It waits for a
@@ -120,7 +155,7 @@ async def put_item(node: str, item: str, request: Request, caller: NodeOrAdminCa
         upload.abort()
         metrics.add("uploads_in_flight", -1)
     metrics.add("uploads_total")
-    await _audit_async(request, caller, "put", node, item, obj)
+    await _audit_async(db, caller, "put", node, item, obj)
     return {"node": node, "item": item, "size": obj.size, "sha256": obj.sha256}
 
 
@@ -130,50 +165,52 @@ def _object_headers(obj: StoredObject) -> dict:
             "last-modified": email.utils.formatdate(obj.stored_at_ns / 1e9, usegmt=True)}
 
 
-def _via_transfer(request: Request) -> Optional[str]:
-    transfer_id = getattr(request.state, "transfer_id", None)
-    return f"read granted by open transfer {transfer_id}" if transfer_id else None
+def _via_transfer(caller: Caller) -> Optional[str]:
+    return f"read granted by open transfer {caller.transfer_id}" if caller.transfer_id else None
 
 
 def _missing(node: str, item: str) -> ApiError:
     return ApiError(404, "no such item", f"node {node!r} has no stored item {item!r}")
 
 
-@router.get("/{item:path}", summary="Download an item (streamed)", response_class=StreamingResponse)
-def get_item(node: str, item: str, request: Request, caller: ItemReaderCaller):
-    store, metrics = request.app.state.store, request.app.state.metrics
+@router.get("/{item:item_path}", summary="Download an item (streamed)", response_class=StreamingResponse,
+            responses={200: ITEM_CONTENT, **documented(400, 401, 403, 404, 503)})
+def get_item(node: NodeName, item: ItemName, caller: ItemReaderCaller, db: DatabaseDep, store: StoreDep,
+             metrics: MetricsDep):
     obj, fileobj = store.open_current(node, item)
     if obj is None:
         raise _missing(node, item)
-    _audit(request, caller, "get", node, item, obj, detail=_via_transfer(request))
+    _audit(db, caller, "get", node, item, obj, detail=_via_transfer(caller))
     return StreamingResponse(store.iter_file(fileobj, lambda n: metrics.add("bytes_served", n)),
                              headers=_object_headers(obj), media_type="application/octet-stream")
 
 
-@router.head("/{item:path}", summary="Size and digest of an item")
-def head_item(node: str, item: str, request: Request, caller: ItemReaderCaller) -> Response:
-    obj = request.app.state.store.current(node, item)
+@router.head("/{item:item_path}", summary="Size and digest of an item",
+             responses={200: ITEM_HEADERS, **documented(400, 401, 403, 404)})
+def head_item(node: NodeName, item: ItemName, caller: ItemReaderCaller, db: DatabaseDep, store: StoreDep) -> Response:
+    obj = store.current(node, item)
     if obj is None:
         raise _missing(node, item)
-    _audit(request, caller, "head", node, item, obj, detail=_via_transfer(request))
+    _audit(db, caller, "head", node, item, obj, detail=_via_transfer(caller))
     return Response(headers=_object_headers(obj))
 
 
-@router.get("", summary="List a node's stored items")
-def list_items(node: str, request: Request, caller: NodeOrAdminCaller) -> dict:
-    objs = request.app.state.store.list_items(node)
-    _audit(request, caller, "list", node, size=sum(o.size for o in objs), detail=f"{len(objs)} items")
-    store = request.app.state.store
+@router.get("", summary="List a node's stored items", response_model=ItemList,
+            responses=documented(400, 401, 403, 404))
+def list_items(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, store: StoreDep) -> dict:
+    objs = store.list_items(node)
+    _audit(db, caller, "list", node, size=sum(o.size for o in objs), detail=f"{len(objs)} items")
     # free_bytes lets a node check, before it goes down, that its persist set will fit above the reserve.
     return {"items": [o.describe() for o in objs],
             "free_bytes": max(store.free_bytes() - store.disk_reserve_bytes, 0)}
 
 
-@router.delete("/{item:path}", status_code=204, summary="Remove an item (idempotent)")
-def delete_item(node: str, item: str, request: Request, caller: NodeOrAdminCaller) -> Response:
-    check_item(item)
-    obj = request.app.state.store.delete(node, item)
-    _audit(request, caller, "delete", node, item, obj, detail=None if obj else "nothing was stored")
+@router.delete("/{item:item_path}", status_code=204, summary="Remove an item (idempotent)",
+               responses=documented(400, 401, 403, 404))
+def delete_item(node: NodeName, item: ItemName, caller: NodeOrAdminCaller, db: DatabaseDep,
+                store: StoreDep) -> Response:
+    obj = store.delete(node, item)
+    _audit(db, caller, "delete", node, item, obj, detail=None if obj else "nothing was stored")
     return Response(status_code=204)
 
 

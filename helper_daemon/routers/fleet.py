@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from helper_daemon import policy
+from helper_daemon import policy, records
 from helper_daemon.auth import AdminCaller
 from helper_daemon.db import utcnow
-from helper_daemon.routers.leases import lease_rules, load_leases
-from helper_daemon.routers.transfers import load_transfers
+from helper_daemon.dependencies import DatabaseDep, SettingsDep, StoreDep
+from helper_daemon.errors import documented
+from helper_daemon.schemas import FleetStatus
 
 router = APIRouter(tags=["fleet"])
 
 
-@router.get("/v1/status", summary="The fleet: nodes, roles, ceph-mon hosts, leases, transfers")
-def fleet_status(request: Request, caller: AdminCaller) -> dict:
-    settings, store = request.app.state.settings, request.app.state.store
-    with request.app.state.db.snapshot() as conn:
-        rows = conn.execute("SELECT name, role, ceph_mon, one_by_one, phase, os_release, leapp_run_id, error, "
-                            "reports_json FROM nodes ORDER BY role, name").fetchall()
-        last_report = dict(conn.execute("SELECT node, MAX(at) FROM node_events GROUP BY node").fetchall())
-        leases = load_leases(conn)
-        transfers = load_transfers(conn)
+@router.get("/v1/status", summary="The fleet: nodes, roles, ceph-mon hosts, leases, transfers",
+            response_model=FleetStatus, responses=documented(401, 403))
+def fleet_status(caller: AdminCaller, db: DatabaseDep, store: StoreDep, settings: SettingsDep) -> dict:
+    with db.snapshot() as conn:
+        rows = records.fleet_nodes(conn)
+        last_report = records.last_report_times(conn)
+        leases = records.leases(conn)
+        transfers = records.all_transfers(conn)
     stored = store.all_items()
-    rules = lease_rules(settings)
+    rules = settings.lease_rules
 
     nodes, roles = [], {}
     for row in rows:
@@ -61,7 +61,7 @@ def fleet_status(request: Request, caller: AdminCaller) -> dict:
         "roles": list(roles.values()),
         "ceph_mon": {"running": running, "leased": sorted(name for name in mons if name in leases),
                      "min": rules.min_ceph_mons, "ok": len(running) >= rules.min_ceph_mons or not mons},
-        "leases": [dict(r) for r in leases.values()],
+        "leases": list(leases.values()),
         "policy": {"min_ceph_mons": rules.min_ceph_mons, "batch_size": rules.batch_size,
                    "one_by_one_roles": sorted(rules.one_by_one_roles) if rules.one_by_one_roles is not None else None},
         "transfers": transfers,

@@ -7,66 +7,43 @@ after the target has started its services.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Annotated, List, Optional
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from helper_daemon import policy
+from helper_daemon import policy, records
 from helper_daemon.auth import AdminCaller, AnyCaller, NodeOrAdminCaller
 from helper_daemon.db import utcnow
-from helper_daemon.errors import ApiError
+from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep, TransferId
+from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
-from helper_daemon.names import check_item
-from helper_daemon.routers.leases import load_nodes
+from helper_daemon.names import ITEM_PATTERN, NODE_PATTERN
+from helper_daemon.schemas import NodeTransfers, Transfer, TransferPlans
 
 router = APIRouter(tags=["transfers"])
-
-_COLUMNS = "id, role, source, target, items_json, state, forced_reason, created_at, sealed_at"
-
-
-def transfer_dict(row: sqlite3.Row) -> dict:
-    out = {key: row[key] for key in row.keys() if key != "items_json"}
-    out["items"] = json.loads(row["items_json"])
-    return out
-
-
-def load_transfers(conn: sqlite3.Connection, where: str = "", params: tuple = ()) -> list[dict]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM transfers {where} ORDER BY CAST(id AS INTEGER)", params).fetchall()
-    return [transfer_dict(r) for r in rows]
-
-
-def _started_nodes(conn: sqlite3.Connection) -> set[str]:
-    """Nodes that ever reported phase `completed`: their services ran on the new OS, their database is live."""
-    rows = conn.execute("SELECT node FROM node_events WHERE phase = 'completed' "
-                        "UNION SELECT name FROM nodes WHERE phase = 'completed'").fetchall()
-    return {r[0] for r in rows}
-
-
-def _past(transfers: list[dict]) -> list[policy.PastTransfer]:
-    return [policy.PastTransfer(t["id"], t["source"], t["target"], t["state"], t["sealed_at"]) for t in transfers]
 
 
 def _plan_and_decide(conn: sqlite3.Connection, nodes: dict[str, policy.Node], started: set[str],
                      target_os_major: int, role: str, source: Optional[str] = None, target: Optional[str] = None,
                      force: bool = False, reason: str = ""):
-    """`nodes` (load_nodes) and `started` (_started_nodes) are read once per request, for every role."""
+    """`nodes` (records.policy_nodes) and `started` (records.started_nodes) are read once per request."""
     plan = policy.plan_transfer(role, nodes, target_os_major, source, target)
-    history = load_transfers(conn, "WHERE role = ?", (role,))
-    decision = policy.decide_transfer(plan, _past(history), started, force, reason)
+    history = records.transfers_of_role(conn, role)
+    past = [policy.PastTransfer(t["id"], t["source"], t["target"], t["state"], t["sealed_at"]) for t in history]
+    decision = policy.decide_transfer(plan, past, started, force, reason)
     return plan, history, decision
 
 
-@router.get("/v1/transfer/plan", summary="Per role: the transfer's source and target, or why there is none now")
-def transfer_plan(request: Request, caller: AdminCaller,
+@router.get("/v1/transfer/plan", summary="Per role: the transfer's source and target, or why there is none now",
+            response_model=TransferPlans, responses=documented(401, 403))
+def transfer_plan(caller: AdminCaller, db: DatabaseDep, settings: SettingsDep,
                   role: Annotated[List[str], Query(description="repeat for several roles; none: every role")] = ()):
-    settings = request.app.state.settings
     plans = []
-    with request.app.state.db.snapshot() as conn:
-        roles = role or [r[0] for r in conn.execute("SELECT DISTINCT role FROM nodes ORDER BY role")]
-        nodes, started = load_nodes(conn), _started_nodes(conn)
+    with db.snapshot() as conn:
+        roles = role or records.roles(conn)
+        nodes, started = records.policy_nodes(conn), records.started_nodes(conn)
         for name in dict.fromkeys(roles):
             plan, history, decision = _plan_and_decide(conn, nodes, started, settings.target_os_major, name)
             # "valid"/"reasons" answer "would POST /v1/transfers open it now?" (the OS shape and the one-shot rule).
@@ -76,36 +53,37 @@ def transfer_plan(request: Request, caller: AdminCaller,
 
 
 class TransferRequest(BaseModel):
+    # strict: a JSON 0 or "yes" is not a boolean; a client sending one has a bug worth a 400.
+    model_config = ConfigDict(strict=True)
+
     role: str = Field(min_length=1, max_length=128)
-    source: Optional[str] = Field(None, description="default: the first old-OS node of the role", max_length=253)
-    target: Optional[str] = Field(None, description="default: the role's single new-OS node", max_length=253)
-    items: List[str] = Field(min_length=1, max_length=64, description="stored items of the source, e.g. mysql")
+    source: Optional[str] = Field(None, description="default: the first old-OS node of the role", pattern=NODE_PATTERN)
+    target: Optional[str] = Field(None, description="default: the role's single new-OS node", pattern=NODE_PATTERN)
+    items: List[Annotated[str, Field(pattern=ITEM_PATTERN)]] = Field(
+        min_length=1, max_length=64, description="stored items of the source, e.g. mysql")
     force: bool = Field(False, description="override the one-shot seal (never a target that started services)")
     reason: str = Field("", max_length=2048, description="required with force: kept in the audit log")
 
 
-@router.post("/v1/transfers", status_code=201, summary="Open a one-shot transfer grant for a role")
-def open_transfer(body: TransferRequest, request: Request, caller: AdminCaller) -> dict:
-    items = list(dict.fromkeys(check_item(i) for i in body.items))
-    db, settings = request.app.state.db, request.app.state.settings
+@router.post("/v1/transfers", status_code=201, summary="Open a one-shot transfer grant for a role",
+             response_model=Transfer,
+             responses=documented(400, 401, 403, 409, 413, refusal="No transfer for this role now"))
+def open_transfer(body: TransferRequest, caller: AdminCaller, db: DatabaseDep, settings: SettingsDep) -> dict:
+    items = list(dict.fromkeys(body.items))
     with db.transaction() as conn:
-        plan, history, decision = _plan_and_decide(conn, load_nodes(conn), _started_nodes(conn),
+        plan, history, decision = _plan_and_decide(conn, records.policy_nodes(conn), records.started_nodes(conn),
                                                    settings.target_os_major, body.role, body.source, body.target,
                                                    body.force, body.reason)
         if decision.granted:
             overrides_seal = any(t["state"] == "sealed" for t in history)
-            next_id = conn.execute("SELECT COALESCE(MAX(CAST(id AS INTEGER)), 0) + 1 FROM transfers").fetchone()[0]
-            row = (str(next_id), body.role, plan.source, plan.target, json.dumps(items),
-                   body.reason.strip() if body.force else None, utcnow())
-            conn.execute("INSERT INTO transfers (id, role, source, target, items_json, state, forced_reason, "
-                         "created_at) VALUES (?,?,?,?,?,'open',?,?)", row)
-            detail = f"transfer {next_id} of role {body.role}: {plan.source} -> {plan.target}, items {items}"
+            created = records.insert_transfer(conn, body.role, plan.source, plan.target, items,
+                                              body.reason.strip() if body.force else None)
+            detail = f"transfer {created['id']} of role {body.role}: {plan.source} -> {plan.target}, items {items}"
             if overrides_seal:
                 detail += f"; FORCED past the seal of transfer(s) " \
                           f"{', '.join(t['id'] for t in history)}: {body.reason.strip()}"
-            db.audit(caller.name, "transfer-open-forced" if overrides_seal else "transfer-open",
-                     node=plan.target, detail=detail, conn=conn)
-            created = load_transfers(conn, "WHERE id = ?", (str(next_id),))[0]
+            records.audit(conn, caller.name, "transfer-open-forced" if overrides_seal else "transfer-open",
+                          node=plan.target, detail=detail)
     if not decision.granted:
         event("transfer refused", role=body.role, actor=caller.name, reasons=list(decision.reasons))
         raise ApiError(409, "transfer refused", f"no transfer for role {body.role} now: {decision.reasons[0]}",
@@ -114,32 +92,31 @@ def open_transfer(body: TransferRequest, request: Request, caller: AdminCaller) 
     return created
 
 
-@router.post("/v1/transfers/{transfer_id}/complete", summary="Seal a transfer (its target or the admin)")
-def complete_transfer(transfer_id: str, request: Request, caller: AnyCaller) -> dict:
-    db = request.app.state.db
+@router.post("/v1/transfers/{transfer_id}/complete", summary="Seal a transfer (its target or the admin)",
+             response_model=Transfer, responses=documented(400, 401, 403, 404))
+def complete_transfer(transfer_id: TransferId, caller: AnyCaller, db: DatabaseDep) -> dict:
     with db.transaction() as conn:
-        found = load_transfers(conn, "WHERE id = ?", (transfer_id,))
+        transfer = records.transfer(conn, transfer_id)
         # A node that is neither source nor target learns nothing of the transfer, not even that it exists.
-        if found and not caller.is_admin and caller.node not in (found[0]["source"], found[0]["target"]):
-            found = []
-        if not found:
-            raise ApiError(404, "unknown transfer", f"there is no transfer {transfer_id[:40]!r}; "
+        if transfer and not caller.is_admin and caller.node not in (transfer["source"], transfer["target"]):
+            transfer = None
+        if transfer is None:
+            raise ApiError(404, "unknown transfer", f"there is no transfer {transfer_id!r}; "
                            "see GET /v1/nodes/<node>/transfers")
-        transfer = found[0]
         if not caller.is_admin and caller.node != transfer["target"]:
             raise ApiError(403, "forbidden", f"only the target {transfer['target']} or the admin may complete "
                            f"transfer {transfer_id}, not {caller.name}")
         if transfer["state"] == "open":
             transfer.update(state="sealed", sealed_at=utcnow())
-            conn.execute("UPDATE transfers SET state = 'sealed', sealed_at = ? WHERE id = ?",
-                         (transfer["sealed_at"], transfer_id))
-            db.audit(caller.name, "transfer-seal", node=transfer["target"],
-                     detail=f"transfer {transfer_id} of role {transfer['role']} sealed", conn=conn)
+            records.seal_transfer(conn, transfer_id, transfer["sealed_at"])
+            records.audit(conn, caller.name, "transfer-seal", node=transfer["target"],
+                          detail=f"transfer {transfer_id} of role {transfer['role']} sealed")
             event("transfer sealed", actor=caller.name, id=transfer_id, role=transfer["role"])
     return transfer
 
 
-@router.get("/v1/nodes/{node}/transfers", summary="Transfers where the node is the source or the target")
-def node_transfers(node: str, request: Request, caller: NodeOrAdminCaller) -> dict:
-    with request.app.state.db.snapshot() as conn:
-        return {"transfers": load_transfers(conn, "WHERE source = ? OR target = ?", (node, node))}
+@router.get("/v1/nodes/{node}/transfers", summary="Transfers where the node is the source or the target",
+            response_model=NodeTransfers, responses=documented(400, 401, 403, 404))
+def node_transfers(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
+    with db.snapshot() as conn:
+        return {"transfers": records.transfers_of_node(conn, node)}

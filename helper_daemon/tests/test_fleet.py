@@ -108,7 +108,7 @@ def test_status_command_says_when_the_daemon_is_down(fleet):
 
 
 def test_status_table_says_when_no_ceph_mon_host_is_registered():
-    from helper_daemon.status_table import render
+    from helper_daemon.fleet_table import render
 
     node = {'name': 'compute-0', 'role': 'Compute', 'ceph_mon': False, 'phase': None, 'os_release': None,
             'os': 'unknown', 'lease': None, 'inhibitors': [], 'items': [], 'stored_bytes': 0, 'error': None}

@@ -49,6 +49,8 @@ def test_refusal_is_409_with_every_reason(controllers):
         'leased: controller-0); wait until a leased ceph-mon host is back in service and releases its lease',
     ]
     assert body['detail'].startswith('controller-1 may not be taken down now: controller-0 of one-by-one role')
+    assert body['blockers'] == [{'rule': 'one-by-one', 'holders': ['controller-0'], 'must_release': 1},
+                                {'rule': 'min-ceph-mons', 'holders': ['controller-0'], 'must_release': 1}]
     assert held_leases(daemon) == {'controller-0'}
 
 

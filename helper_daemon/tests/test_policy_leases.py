@@ -1,4 +1,5 @@
-"""Upgrade lease decisions: every rule, its operator-facing reason, and an exhaustive check over small fleets."""
+"""Upgrade lease decisions: every rule, the facts an operator acts on (who holds the leases in the way, how many
+must end, what to release), and an exhaustive check over small fleets."""
 
 import itertools
 
@@ -25,6 +26,11 @@ def leased(*names):
     return {name: SINCE for name in names}
 
 
+def blockers(decision):
+    """(rule, leases in the way, how many of them must end) of each refusal."""
+    return [(b.rule, b.holders, b.must_release) for b in decision.blockers]
+
+
 def test_first_controller_is_granted():
     decision = decide_lease("controller-0", fleet(*controllers(), *computes()), {}, LeaseRules())
     assert decision.granted and not decision.reasons and not decision.already_held
@@ -34,10 +40,9 @@ def test_second_controller_of_one_by_one_role_is_refused_naming_the_holder_and_t
     nodes = fleet(*controllers(4))  # 4 ceph-mon hosts: the ceph-mon rule alone would allow a second one
     decision = decide_lease("controller-2", nodes, leased("controller-1"), LeaseRules())
     assert not decision.granted
-    assert decision.reasons == (
-        f"controller-1 of one-by-one role Controller already holds a lease since {SINCE}; "
-        "release it with DELETE /v1/nodes/controller-1/lease once controller-1 is back in service",
-    )
+    assert blockers(decision) == [("one-by-one", ("controller-1",), 1)]
+    [reason] = decision.reasons
+    assert "DELETE /v1/nodes/controller-1/lease" in reason and SINCE in reason
 
 
 def test_holder_gets_its_lease_again():
@@ -55,22 +60,16 @@ def test_ceph_mon_hosts_never_drop_below_the_minimum():
     )
     decision = decide_lease("controller-0", nodes, leased("controller-2", "controller-3"), LeaseRules())
     assert not decision.granted
-    assert decision.reasons == (
-        "ceph-mon hosts without a lease would drop to 1, below min_ceph_mons=2 "
-        "(running: controller-0, controller-1; leased: controller-2, controller-3); "
-        "wait until a leased ceph-mon host is back in service and releases its lease",
-    )
+    assert blockers(decision) == [("min-ceph-mons", ("controller-2", "controller-3"), 1)]
+    assert "min_ceph_mons=2" in decision.reasons[0]
 
 
 def test_ceph_mon_minimum_is_a_setting():
     nodes = fleet(*controllers())
     assert decide_lease("controller-0", nodes, {}, LeaseRules(min_ceph_mons=2)).granted
     decision = decide_lease("controller-0", nodes, {}, LeaseRules(min_ceph_mons=3))
-    assert decision.reasons == (
-        "ceph-mon hosts without a lease would drop to 2, below min_ceph_mons=3 "
-        "(running: controller-0, controller-1, controller-2; leased: none); "
-        "wait until a leased ceph-mon host is back in service and releases its lease",
-    )
+    assert blockers(decision) == [("min-ceph-mons", (), 1)]
+    assert "min_ceph_mons=3" in decision.reasons[0] and "leased: none" in decision.reasons[0]
 
 
 def test_ceph_mon_rule_counts_hosts_across_roles():
@@ -82,16 +81,13 @@ def test_ceph_mon_rule_counts_hosts_across_roles():
     )
     assert decide_lease("cephmon-0", nodes, leased("controller-0"), LeaseRules()).granted
     refused = decide_lease("cephmon-0", nodes, leased("controller-0", "cephmon-1"), LeaseRules())
-    assert "drop to 1" in refused.reasons[-1]
+    assert blockers(refused)[-1] == ("min-ceph-mons", ("cephmon-1", "controller-0"), 1)
 
 
 def test_whole_role_is_never_down_at_once():
     nodes = fleet(*computes(3))
     decision = decide_lease("compute-2", nodes, leased("compute-0", "compute-1"), LeaseRules())
-    assert decision.reasons == (
-        "every node of role Compute would be down at once (compute-0, compute-1 already hold leases); "
-        "wait until one of them releases its lease",
-    )
+    assert blockers(decision) == [("whole-role", ("compute-0", "compute-1"), 1)]
 
 
 def test_role_of_a_single_node_can_be_upgraded():
@@ -105,10 +101,8 @@ def test_batch_size_limits_other_roles():
     rules = LeaseRules(batch_size=10)
     holders = [f"compute-{i}" for i in range(10)]
     decision = decide_lease("compute-10", nodes, leased(*holders), rules)
-    assert decision.reasons == (
-        f"batch_size=10 nodes of role Compute already hold leases ({', '.join(sorted(holders))}); "
-        "wait until one of them is back in service and releases its lease",
-    )
+    assert blockers(decision) == [("batch-size", tuple(sorted(holders)), 1)]
+    assert "batch_size=10" in decision.reasons[0]
     assert decide_lease("compute-10", nodes, leased(*holders[:9]), rules).granted
 
 
@@ -128,7 +122,8 @@ def test_configured_one_by_one_roles_override_the_registry():
 def test_every_reason_is_given_at_once():
     nodes = fleet(*controllers(2))
     decision = decide_lease("controller-1", nodes, leased("controller-0"), LeaseRules())
-    assert [r.split(" ")[0] for r in decision.reasons] == ["controller-0", "every", "ceph-mon"]
+    assert [b.rule for b in decision.blockers] == ["one-by-one", "whole-role", "min-ceph-mons"]
+    assert len(decision.reasons) == 3
 
 
 # --- exhaustive: over every lease state of a small fleet, a lease is granted exactly when it keeps the invariants --
@@ -171,6 +166,6 @@ def test_granted_exactly_when_the_invariants_still_hold(rules):
                 decision = decide_lease(requester, FLEET, leased(*holders), rules)
                 expected = requester in holders or invariants_hold(set(holders) | {requester}, rules)
                 assert decision.granted == expected, (holders, requester, decision.reasons)
-                assert decision.granted == (not decision.reasons)
+                assert decision.granted == (not decision.reasons) == (not decision.blockers)
                 checked += 1
     assert checked > 500

@@ -1,9 +1,6 @@
-"""`tripleo-upgrade-helper status`: GET /v1/status printed as a fixed-width table (or raw JSON with --json)."""
+"""The fleet table of `tripleo-upgrade-helper status`: the answer of GET /v1/status as fixed-width text."""
 
 from __future__ import annotations
-
-import argparse
-import json
 
 HEADER = ("NODE", "ROLE", "PHASE", "OS", "LEASE", "INHIBITORS", "DATA")
 
@@ -78,12 +75,3 @@ def render(status: dict) -> str:
              f"forced: {t['forced_reason']}" if t["forced_reason"] else "")
             for t in status["transfers"]])]
     return "\n".join(lines)
-
-
-def main(args: argparse.Namespace) -> int:
-    """Called by the `status` subcommand with its parsed arguments (--url, --admin-token-file, ..., --json)."""
-    from helper_daemon.cli import admin_http
-
-    _, status = admin_http(args).call("GET", "/v1/status")
-    print(json.dumps(status, indent=2) if getattr(args, "json", False) else render(status))
-    return 0

@@ -1,0 +1,49 @@
+"""What a route may ask for: the daemon's parts (settings, database, store, metrics) and its path parameters.
+
+The one module that reads `app.state` (app.py fills it): routes and the auth dependencies declare
+`db: DatabaseDep`, `node: NodeName`, ... and FastAPI hands them over, validated.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from helper_daemon.db import Database
+from helper_daemon.metrics import Metrics
+from helper_daemon.names import ITEM_PATTERN, NODE_PATTERN
+from helper_daemon.settings import Settings
+from helper_daemon.store import ItemStore
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _database(request: Request) -> Database:
+    return request.app.state.db
+
+
+def _store(request: Request) -> ItemStore:
+    return request.app.state.store
+
+
+def _metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+def _admin_token_sha256(request: Request) -> str:
+    return request.app.state.admin_token_sha256
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DatabaseDep = Annotated[Database, Depends(_database)]
+StoreDep = Annotated[ItemStore, Depends(_store)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+AdminTokenSha256 = Annotated[str, Depends(_admin_token_sha256)]
+
+# A name that does not match is a 400 naming the parameter (errors.py), before any file or row is touched.
+NodeName = Annotated[str, Path(pattern=NODE_PATTERN, description="a registered node, as in the inventory")]
+ItemName = Annotated[str, Path(pattern=ITEM_PATTERN, description="a stored item of the node, e.g. mysql")]
+TransferId = Annotated[str, Path(pattern=r"^[0-9]{1,19}$", description="the id POST /v1/transfers answered")]

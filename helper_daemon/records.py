@@ -1,0 +1,242 @@
+"""Every read and write of the daemon's SQLite rows (the schema is in db.py): nodes and their tokens, status
+reports, leases, transfers and the audit trail.
+
+Each function takes the connection of a `Database.transaction()` (writes, read-decide-write) or a
+`Database.snapshot()` (consistent reads): the caller decides what one transaction covers.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Optional
+
+from helper_daemon import policy
+from helper_daemon.db import utcnow
+
+# --- nodes ----------------------------------------------------------------------------------------------------------
+
+
+def node_with_token(conn: sqlite3.Connection, token_sha256: str) -> Optional[str]:
+    """The name of the node whose token hashes to `token_sha256`, if any."""
+    row = conn.execute("SELECT name FROM nodes WHERE token_sha256 = ?", (token_sha256,)).fetchone()
+    return row["name"] if row is not None else None
+
+
+def node_exists(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM nodes WHERE name = ?", (name,)).fetchone() is not None
+
+
+def insert_node(conn: sqlite3.Connection, name: str, role: str, ceph_mon: bool, one_by_one: bool,
+                token_sha256: str) -> None:
+    conn.execute("INSERT INTO nodes (name, role, ceph_mon, one_by_one, token_sha256, updated_at) VALUES (?,?,?,?,?,?)",
+                 (name, role, int(ceph_mon), int(one_by_one), token_sha256, utcnow()))
+
+
+def update_node(conn: sqlite3.Connection, name: str, role: str, ceph_mon: bool, one_by_one: bool,
+                token_sha256: Optional[str]) -> None:
+    """Change a node's role and flags; its token too when `token_sha256` is given."""
+    conn.execute("UPDATE nodes SET role = ?, ceph_mon = ?, one_by_one = ? WHERE name = ?",
+                 (role, int(ceph_mon), int(one_by_one), name))
+    if token_sha256 is not None:
+        conn.execute("UPDATE nodes SET token_sha256 = ? WHERE name = ?", (token_sha256, name))
+
+
+def role_marked_one_by_one(conn: sqlite3.Connection, role: str, other_than: str) -> bool:
+    """Is a node of `role`, other than `other_than`, marked one-by-one?"""
+    return conn.execute("SELECT 1 FROM nodes WHERE role = ? AND one_by_one AND name != ?",
+                        (role, other_than)).fetchone() is not None
+
+
+def mark_role_one_by_one(conn: sqlite3.Connection, role: str, one_by_one: bool) -> None:
+    conn.execute("UPDATE nodes SET one_by_one = ? WHERE role = ?", (int(one_by_one), role))
+
+
+def registered_nodes(conn: sqlite3.Connection) -> list[dict]:
+    """The registry as `nodes list` and GET /v1/nodes show it, by name."""
+    rows = conn.execute("SELECT name, role, ceph_mon, one_by_one, phase, os_release, updated_at FROM nodes "
+                        "ORDER BY name").fetchall()
+    return [dict(r, ceph_mon=bool(r["ceph_mon"]), one_by_one=bool(r["one_by_one"])) for r in rows]
+
+
+def policy_nodes(conn: sqlite3.Connection) -> dict[str, policy.Node]:
+    """Every node as the lease and transfer rules see it."""
+    rows = conn.execute("SELECT name, role, ceph_mon, one_by_one, os_release, phase FROM nodes").fetchall()
+    return {r["name"]: policy.Node(r["name"], r["role"], bool(r["ceph_mon"]), bool(r["one_by_one"]),
+                                   r["os_release"], r["phase"]) for r in rows}
+
+
+def fleet_nodes(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every node with its last reported state, by role then name (GET /v1/status)."""
+    return conn.execute("SELECT name, role, ceph_mon, one_by_one, phase, os_release, leapp_run_id, error, "
+                        "reports_json FROM nodes ORDER BY role, name").fetchall()
+
+
+def node_phases(conn: sqlite3.Connection) -> dict[str, Optional[str]]:
+    return {row["name"]: row["phase"] for row in conn.execute("SELECT name, phase FROM nodes")}
+
+
+def roles(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT DISTINCT role FROM nodes ORDER BY role")]
+
+
+# --- status reports -------------------------------------------------------------------------------------------------
+
+
+def record_status(conn: sqlite3.Connection, node: str, at: str, phase: str, os_release: Optional[str],
+                  leapp_run_id: Optional[str], error: Optional[str], reports_json: str,
+                  timeline_length: int, timeline_bytes: int) -> Optional[str]:
+    """Make this report the node's current state and the newest of its timeline, which keeps the latest
+    `timeline_length` reports within `timeline_bytes` (the newest one always) and a summary of the older ones;
+    returns the node's OS release.
+
+    A report without an OS release or run id (an early failure) keeps the last known one: the fleet view and the
+    transfer plan must not forget that a node already runs the new OS."""
+    row = (phase, os_release, leapp_run_id, error, reports_json)
+    conn.execute("UPDATE nodes SET phase = ?, os_release = COALESCE(?, os_release), "
+                 "leapp_run_id = COALESCE(?, leapp_run_id), error = ?, reports_json = ?, updated_at = ? "
+                 "WHERE name = ?", row + (at, node))
+    conn.execute("INSERT INTO node_events (node, at, phase, os_release, leapp_run_id, error, reports_json) "
+                 "VALUES (?,?,?,?,?,?,?)", (node, at) + row)
+    _drop_older_reports(conn, node, timeline_length, timeline_bytes)
+    return conn.execute("SELECT os_release FROM nodes WHERE name = ?", (node,)).fetchone()["os_release"]
+
+
+def _drop_older_reports(conn: sqlite3.Connection, node: str, keep: int, keep_bytes: int) -> None:
+    newest_first = conn.execute("SELECT id, at, phase, length(CAST(reports_json AS BLOB)) + "
+                                "length(CAST(COALESCE(error, '') AS BLOB)) AS size FROM node_events WHERE node = ? "
+                                "ORDER BY id DESC", (node,)).fetchall()
+    kept, kept_bytes = 0, 0
+    for row in newest_first:
+        if kept == keep or (kept and kept_bytes + row["size"] > keep_bytes):
+            break
+        kept, kept_bytes = kept + 1, kept_bytes + row["size"]
+    older = newest_first[kept:]
+    if not older:
+        return
+    summary = older_reports(conn, node) or {"count": 0, "first_at": older[-1]["at"], "phases": []}
+    phases = sorted(set(summary["phases"]) | {r["phase"] for r in older})
+    conn.execute("INSERT OR REPLACE INTO node_events_dropped (node, count, first_at, last_at, phases) "
+                 "VALUES (?,?,?,?,?)", (node, summary["count"] + len(older), min(summary["first_at"], older[-1]["at"]),
+                                        older[0]["at"], ",".join(phases)))
+    conn.execute("DELETE FROM node_events WHERE node = ? AND id <= ?", (node, older[0]["id"]))
+
+
+def older_reports(conn: sqlite3.Connection, node: str) -> Optional[dict]:
+    """What the timeline dropped: {"count", "first_at", "last_at", "phases"}; None when it dropped nothing."""
+    row = conn.execute("SELECT count, first_at, last_at, phases FROM node_events_dropped WHERE node = ?",
+                       (node,)).fetchone()
+    return None if row is None else dict(row, phases=row["phases"].split(","))
+
+
+def _shaped_report(row: sqlite3.Row) -> dict:
+    out = dict(row)
+    out["reports"] = json.loads(out.pop("reports_json") or "[]")
+    return out
+
+
+def node_status(conn: sqlite3.Connection, node: str) -> tuple[dict, list[dict]]:
+    """The node's current state and its timeline, oldest first."""
+    current = conn.execute("SELECT phase, os_release, leapp_run_id, error, reports_json, updated_at FROM nodes "
+                           "WHERE name = ?", (node,)).fetchone()
+    events = conn.execute("SELECT at, phase, os_release, leapp_run_id, error, reports_json FROM node_events "
+                          "WHERE node = ? ORDER BY id", (node,)).fetchall()
+    return _shaped_report(current), [_shaped_report(e) for e in events]
+
+
+def last_report_times(conn: sqlite3.Connection) -> dict[str, str]:
+    return dict(conn.execute("SELECT node, MAX(at) FROM node_events GROUP BY node").fetchall())
+
+
+def started_nodes(conn: sqlite3.Connection) -> set[str]:
+    """Nodes that ever reported phase `completed`: their services ran on the new OS, their database is live."""
+    rows = conn.execute("SELECT node FROM node_events WHERE phase = 'completed' "
+                        "UNION SELECT name FROM nodes WHERE phase = 'completed' "
+                        "UNION SELECT node FROM node_events_dropped WHERE ',' || phases || ',' LIKE '%,completed,%'"
+                        ).fetchall()
+    return {r[0] for r in rows}
+
+
+# --- leases ---------------------------------------------------------------------------------------------------------
+
+
+def leases(conn: sqlite3.Connection) -> dict[str, dict]:
+    """Node name -> {"node", "since", "granted_by"}, by node."""
+    return {r["node"]: dict(r) for r in conn.execute("SELECT node, since, granted_by FROM leases ORDER BY node")}
+
+
+def grant_lease(conn: sqlite3.Connection, node: str, since: str, granted_by: str) -> None:
+    conn.execute("INSERT INTO leases (node, since, granted_by) VALUES (?,?,?)", (node, since, granted_by))
+
+
+def release_lease(conn: sqlite3.Connection, node: str) -> Optional[str]:
+    """End the node's lease; returns since when it was held (None: no lease was held)."""
+    held = conn.execute("SELECT since FROM leases WHERE node = ?", (node,)).fetchone()
+    if held is None:
+        return None
+    conn.execute("DELETE FROM leases WHERE node = ?", (node,))
+    return held["since"]
+
+
+def lease_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM leases").fetchone()[0]
+
+
+# --- transfers ------------------------------------------------------------------------------------------------------
+
+_TRANSFER_COLUMNS = "id, role, source, target, items_json, state, forced_reason, created_at, sealed_at"
+
+
+def _transfers(conn: sqlite3.Connection, where: str = "", params: tuple = ()) -> list[dict]:
+    rows = conn.execute(f"SELECT {_TRANSFER_COLUMNS} FROM transfers {where} ORDER BY CAST(id AS INTEGER)",
+                        params).fetchall()
+    return [dict({k: r[k] for k in r.keys() if k != "items_json"}, items=json.loads(r["items_json"])) for r in rows]
+
+
+def all_transfers(conn: sqlite3.Connection) -> list[dict]:
+    return _transfers(conn)
+
+
+def transfers_of_role(conn: sqlite3.Connection, role: str) -> list[dict]:
+    return _transfers(conn, "WHERE role = ?", (role,))
+
+
+def transfers_of_node(conn: sqlite3.Connection, node: str) -> list[dict]:
+    """Transfers where `node` is the source or the target."""
+    return _transfers(conn, "WHERE source = ? OR target = ?", (node, node))
+
+
+def transfer(conn: sqlite3.Connection, transfer_id: str) -> Optional[dict]:
+    found = _transfers(conn, "WHERE id = ?", (transfer_id,))
+    return found[0] if found else None
+
+
+def open_transfer_granting(conn: sqlite3.Connection, source: str, target: str, item: str) -> Optional[str]:
+    """The id of an open transfer letting `target` read `source`'s `item`, if any."""
+    rows = conn.execute("SELECT id, items_json FROM transfers WHERE state = 'open' AND source = ? AND target = ?",
+                        (source, target)).fetchall()
+    return next((r["id"] for r in rows if item in json.loads(r["items_json"])), None)
+
+
+def insert_transfer(conn: sqlite3.Connection, role: str, source: str, target: str, items: list[str],
+                    forced_reason: Optional[str]) -> dict:
+    """Open a transfer with the next id; returns it."""
+    next_id = str(conn.execute("SELECT COALESCE(MAX(CAST(id AS INTEGER)), 0) + 1 FROM transfers").fetchone()[0])
+    conn.execute("INSERT INTO transfers (id, role, source, target, items_json, state, forced_reason, created_at) "
+                 "VALUES (?,?,?,?,?,'open',?,?)", (next_id, role, source, target, json.dumps(items), forced_reason,
+                                                   utcnow()))
+    return transfer(conn, next_id)
+
+
+def seal_transfer(conn: sqlite3.Connection, transfer_id: str, sealed_at: str) -> None:
+    conn.execute("UPDATE transfers SET state = 'sealed', sealed_at = ? WHERE id = ?", (sealed_at, transfer_id))
+
+
+# --- audit ----------------------------------------------------------------------------------------------------------
+
+
+def audit(conn: sqlite3.Connection, actor: str, action: str, node: Optional[str] = None, item: Optional[str] = None,
+          size: Optional[int] = None, sha256: Optional[str] = None, detail: Optional[str] = None) -> None:
+    """Record one access in the audit trail, inside the caller's transaction."""
+    conn.execute("INSERT INTO audit (at, actor, action, node, item, size, sha256, detail) VALUES (?,?,?,?,?,?,?,?)",
+                 (utcnow(), actor, action, node, item, size, sha256, detail))

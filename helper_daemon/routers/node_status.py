@@ -1,0 +1,58 @@
+"""What each node reports about its upgrade: the current state and the timeline of its latest reports.
+
+A report's body is at most `max_status_report_bytes` (413 beyond, app.py); the timeline keeps the latest
+`status_timeline_length` reports per node, at most `status_timeline_bytes` of them, and counts the older ones, so no
+node grows the database or this answer without limit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import List, Literal, Optional
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from helper_daemon import records
+from helper_daemon.auth import NodeOrAdminCaller
+from helper_daemon.db import utcnow
+from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
+from helper_daemon.errors import documented
+from helper_daemon.logs import event
+from helper_daemon.schemas import PHASES, NodeStatusView, ReportEntry, StatusAccepted
+
+router = APIRouter(prefix="/v1/nodes/{node}/status", tags=["node status"])
+
+class NodeStatus(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    phase: Literal[PHASES]
+    os_release: Optional[str] = Field(None, max_length=32, pattern=r"^[0-9]+(\.[0-9]+)*$")
+    leapp_run_id: Optional[str] = Field(None, max_length=128)
+    reports: List[ReportEntry] = Field(default_factory=list, max_length=2000)
+    error: Optional[str] = Field(None, max_length=65536)
+
+
+@router.put("", summary="Report the node's upgrade phase, OS release, leapp reports and error "
+            "(body: max_status_report_bytes, default 4 MiB)", response_model=StatusAccepted,
+            responses=documented(400, 401, 403, 404, 413))
+def put_node_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep,
+               settings: SettingsDep) -> dict:
+    at = utcnow()
+    with db.transaction() as conn:
+        os_release = records.record_status(conn, node, at, body.phase, body.os_release, body.leapp_run_id,
+                                           body.error, json.dumps([r.model_dump() for r in body.reports]),
+                                           settings.status_timeline_length, settings.status_timeline_bytes)
+    inhibitors = sum(r.inhibitor for r in body.reports)
+    event("node status", node=node, actor=caller.name, phase=body.phase, os_release=body.os_release,
+          reports=len(body.reports), inhibitors=inhibitors)
+    return {"node": node, "phase": body.phase, "os_release": os_release, "updated_at": at, "inhibitors": inhibitors}
+
+
+@router.get("", summary="The node's current status and its timeline", response_model=NodeStatusView,
+            responses=documented(400, 401, 403, 404))
+def get_node_status(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) -> dict:
+    with db.snapshot() as conn:
+        current, timeline = records.node_status(conn, node)
+        older = records.older_reports(conn, node)
+    return {"node": node, **current, "timeline": timeline, "older_reports": older}
