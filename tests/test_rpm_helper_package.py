@@ -135,3 +135,8 @@ def test_erase_leaves_nothing_behind(scratch_root, rpms):
     output = scratch_root.erase(PACKAGE)
     assert 'warning:' not in output, output
     assert scratch_root.snapshot() == before
+
+
+def test_requires_the_daemon_dependencies_by_their_rhel_names(scratch_root, rpms):
+    requires = set(scratch_root.rpm_ok('-qp', '--requires', rpms[PACKAGE]).splitlines())
+    assert {'python3-fastapi', 'python3-uvicorn', 'python3-pyyaml', 'python3 >= 3.9'} <= requires

@@ -164,3 +164,11 @@ def test_erase_leaves_nothing_behind(scratch_root, rpms):
     assert 'warning:' not in output, output
     assert scratch_root.snapshot() == before
     assert scratch_root.rpm('-q', PACKAGE)[0] == 1
+
+
+def test_requires_the_supported_leapp_and_no_one_python(scratch_root, rpms):
+    requires = set(scratch_root.rpm_ok('-qp', '--requires', rpms[PACKAGE]).splitlines())
+    assert {'leapp-framework >= 6.0', 'leapp-framework < 7', 'leapp-upgrade-el8toel9 >= 0.22.0',
+            'python3-requests', 'python3-dbus'} <= requires
+    # Installed on RHEL 8's Python 3.6, still there at FirstBoot on RHEL 9's 3.9.
+    assert not [r for r in requires if r.startswith(('python(abi)', '/usr/bin/python', '/usr/libexec/platform-python'))]
