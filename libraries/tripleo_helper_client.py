@@ -28,22 +28,27 @@ TRANSPORT_ERRORS = (requests.RequestException, urllib3_exceptions.HTTPError, htt
 _REQUEST_INVALID = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                     requests.exceptions.InvalidSchema, requests.exceptions.URLRequired,
                     requests.exceptions.InvalidHeader, urllib3_exceptions.LocationValueError)
-_TLS_FAILURES = (requests.exceptions.SSLError, urllib3_exceptions.SSLError, ssl.SSLError, ssl.CertificateError)
 _CONNECT_FAILURES = (requests.exceptions.ConnectTimeout, urllib3_exceptions.NewConnectionError,
                      urllib3_exceptions.ConnectTimeoutError, ConnectionRefusedError, socket.gaierror)
 _TIMEOUTS = (requests.exceptions.ReadTimeout, urllib3_exceptions.ReadTimeoutError, socket.timeout)
 
 
 class DaemonError(Exception):
-    """A call to the daemon failed. ``status`` is None when no HTTP answer came back."""
+    """A call to the daemon failed. ``status`` is None when no HTTP answer came back.
 
-    def __init__(self, message, url=None, status=None, error=None, detail=None, reasons=()):
+    ``failure`` says why no answer came back: 'untrusted' (the daemon's TLS certificate), 'unreachable' (no
+    connection), 'timeout' (no answer in time), 'broken' (the connection failed once made), 'invalid' (the URL or
+    a header cannot be sent); None otherwise.
+    """
+
+    def __init__(self, message, url=None, status=None, error=None, detail=None, reasons=(), failure=None):
         super(DaemonError, self).__init__(message)
         self.url = url
         self.status = status
         self.error = error
         self.detail = detail
         self.reasons = list(reasons)
+        self.failure = failure
 
 
 class LeaseRefused(DaemonError):
@@ -242,7 +247,7 @@ class HelperClient(object):
                     dest.write(chunk)
             except TRANSPORT_ERRORS as exc:
                 message = 'GET {}: the transfer broke after {} bytes: {}'.format(url, size, exc)
-                raise DaemonError(message, url=url) from exc
+                raise DaemonError(message, url=url, failure=_failure_kind(exc)) from exc
         if expected_size is not None and int(expected_size) != size:
             raise DaemonError('GET {}: received {} of {} bytes'.format(url, size, expected_size), url=url)
         if expected_sha is None:
@@ -337,21 +342,21 @@ class HelperClient(object):
                 response = send()
             except TRANSPORT_ERRORS as exc:
                 failure = _failure_kind(exc)
-                if failure == 'tls':
+                if failure == 'untrusted':
                     trust = 'CA file ' + self.ca_file if self.ca_file else 'system trust store'
                     raise DaemonError('{} {}: the daemon\'s TLS certificate is not trusted ({}): {}'.format(
-                        method, url, trust, exc), url=url) from exc
+                        method, url, trust, exc), url=url, failure=failure) from exc
                 if failure == 'invalid':
                     raise DaemonError('{} {}: the request cannot be made: {}'.format(method, url, exc),
-                                      url=url) from exc
+                                      url=url, failure=failure) from exc
                 if retry and attempt <= self.retries:
                     time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
-                what = {'connect': 'the daemon is unreachable',
+                what = {'unreachable': 'the daemon is unreachable',
                         'timeout': 'the daemon did not answer within {:g} s'.format(self.timeout)}.get(
                             failure, 'the connection to the daemon failed')
                 raise DaemonError('{} {}: {} after {} attempt(s): {}'.format(method, url, what, attempt, exc),
-                                  url=url) from exc
+                                  url=url, failure=failure) from exc
             if response.status_code in RETRY_STATUSES and retry and attempt <= self.retries:
                 response.close()
                 time.sleep(self.backoff * 2 ** (attempt - 1))
@@ -404,11 +409,22 @@ def _causes(exc):
     return seen
 
 
+def _untrusted(cause):
+    # Python 3.7+: SSLCertVerificationError (a CertificateError); 3.6: SSLError with that reason, or urllib3's
+    # hostname check's CertificateError. Other TLS failures (a cut, a plain-HTTP port) are connection failures.
+    return isinstance(cause, ssl.CertificateError) or (
+        isinstance(cause, ssl.SSLError) and getattr(cause, 'reason', None) == 'CERTIFICATE_VERIFY_FAILED')
+
+
 def _failure_kind(exc):
-    """'invalid', 'tls', 'connect' (no connection was made), 'timeout' (no answer in time) or 'broken'."""
+    """DaemonError.failure for a transport exception: 'invalid', 'untrusted', 'unreachable', 'timeout' or 'broken'."""
     causes = _causes(exc)
-    for kind, types in (('invalid', _REQUEST_INVALID), ('tls', _TLS_FAILURES), ('connect', _CONNECT_FAILURES),
-                        ('timeout', _TIMEOUTS)):
-        if any(isinstance(cause, types) for cause in causes):
-            return kind
+    if any(isinstance(cause, _REQUEST_INVALID) for cause in causes):
+        return 'invalid'
+    if any(_untrusted(cause) for cause in causes):
+        return 'untrusted'
+    if any(isinstance(cause, _CONNECT_FAILURES) for cause in causes):
+        return 'unreachable'
+    if any(isinstance(cause, _TIMEOUTS) for cause in causes):
+        return 'timeout'
     return 'broken'

@@ -142,7 +142,19 @@ def test_untrusted_tls_certificate_is_named_not_retried(tls_daemon, tmp_path):
     with pytest.raises(client_lib.DaemonError) as untrusted:
         client.list_items('compute-0')
     assert untrusted.value.status is None
+    assert untrusted.value.failure == 'untrusted'
     assert "TLS certificate is not trusted (system trust store)" in str(untrusted.value)
+
+
+@pytest.mark.parametrize('source', ['seekable file', 'stream'])
+def test_untrusted_tls_certificate_is_named_for_uploads_too(tls_daemon, source):
+    token = tls_daemon.add_node('compute-0', 'Compute')
+    client = client_lib.HelperClient(tls_daemon.url, token, timeout=10, retries=2, backoff=0.01)
+    with pytest.raises(client_lib.DaemonError) as untrusted:
+        client.put_item('compute-0', 'item', UPLOAD_SOURCES[source]())
+    assert untrusted.value.failure == 'untrusted'
+    assert str(untrusted.value).startswith('PUT {}/v1/nodes/compute-0/data/item: the daemon\'s TLS certificate is '
+                                           'not trusted (system trust store): '.format(tls_daemon.url))
 
 
 # -- transport failures: whatever requests/urllib3 raise (RHEL 8's requests 2.20 and urllib3 1.24 included), the
@@ -272,6 +284,7 @@ def test_upload_to_a_port_where_nothing_listens_is_one_daemon_error(source):
     with pytest.raises(client_lib.DaemonError) as unreachable:
         client.put_item('controller-0', 'nova-state', UPLOAD_SOURCES[source]())
     message = _item_error(unreachable, base_url)
+    assert unreachable.value.failure == 'unreachable'
     attempts = 2 if source == 'seekable file' else 1
     assert message.startswith('PUT {}/v1/nodes/controller-0/data/nova-state: the daemon is unreachable after {} '
                               'attempt(s): '.format(base_url, attempts))
@@ -294,6 +307,7 @@ def test_upload_cut_in_the_middle_of_the_body_is_one_daemon_error(rude_server, s
     with pytest.raises(client_lib.DaemonError) as cut:
         client.put_item('controller-0', 'nova-state', UPLOAD_SOURCES[source]())
     message = _item_error(cut, server.url)
+    assert cut.value.failure == 'broken'
     assert message.startswith('PUT {}/v1/nodes/controller-0/data/nova-state: the connection to the daemon failed '
                               'after '.format(server.url))
     # The server really got part of the body; a file is sent again, a stream cannot be.
@@ -307,6 +321,7 @@ def test_an_answer_that_is_not_http_is_one_daemon_error(rude_server, source):
     client = client_lib.HelperClient(server.url, 'x' * 43, timeout=10, retries=0)
     with pytest.raises(client_lib.DaemonError) as garbage:
         client.put_item('controller-0', 'nova-state', UPLOAD_SOURCES[source]())
+    assert garbage.value.failure == 'broken'
     assert _item_error(garbage, server.url).startswith(
         'PUT {}/v1/nodes/controller-0/data/nova-state: the connection to the daemon failed after 1 attempt(s): '
         .format(server.url))
@@ -321,6 +336,7 @@ def test_a_daemon_that_never_answers_is_one_daemon_error_after_the_timeout(rude_
         client.put_item('controller-0', 'nova-state', UPLOAD_SOURCES[source]())
     # The server keeps the connection open for 10 s: the node gives up after its own timeout, not the server's.
     assert time.monotonic() - started < 5
+    assert silent.value.failure == 'timeout'
     assert _item_error(silent, server.url).startswith(
         'PUT {}/v1/nodes/controller-0/data/nova-state: the daemon did not answer within 1 s after 1 attempt(s): '
         .format(server.url))
