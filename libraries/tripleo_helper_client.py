@@ -7,25 +7,48 @@ DaemonError whose message names the request, the URL and what the daemon said.
 """
 import base64
 import hashlib
+import http.client
 import socket
+import ssl
 import time
 
 import requests
+# requests' own urllib3 (RHEL ships it unbundled; requests.packages maps to it).
+from requests.packages.urllib3 import exceptions as urllib3_exceptions
 
 CHUNK = 1024 * 1024
 RETRY_STATUSES = (502, 503, 504)
 
+# Everything below HTTP that a call can raise. requests turns most of it into its own exceptions, but not all:
+# requests < 2.26 (RHEL 8's 2.20, RHEL 9's 2.25) sends a chunked upload on a path of its own where urllib3's
+# NewConnectionError, http.client's BadStatusLine and the like come through raw.
+TRANSPORT_ERRORS = (requests.RequestException, urllib3_exceptions.HTTPError, http.client.HTTPException,
+                    socket.error, ssl.CertificateError)
+# Wrong settings, not a transient failure: never retried.
+_REQUEST_INVALID = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                    requests.exceptions.InvalidSchema, requests.exceptions.URLRequired,
+                    requests.exceptions.InvalidHeader, urllib3_exceptions.LocationValueError)
+_CONNECT_FAILURES = (requests.exceptions.ConnectTimeout, urllib3_exceptions.NewConnectionError,
+                     urllib3_exceptions.ConnectTimeoutError, ConnectionRefusedError, socket.gaierror)
+_TIMEOUTS = (requests.exceptions.ReadTimeout, urllib3_exceptions.ReadTimeoutError, socket.timeout)
+
 
 class DaemonError(Exception):
-    """A call to the daemon failed. ``status`` is None when no HTTP answer came back."""
+    """A call to the daemon failed. ``status`` is None when no HTTP answer came back.
 
-    def __init__(self, message, url=None, status=None, error=None, detail=None, reasons=()):
+    ``failure`` says why no answer came back: 'untrusted' (the daemon's TLS certificate), 'unreachable' (no
+    connection), 'timeout' (no answer in time), 'broken' (the connection failed once made), 'invalid' (the URL or
+    a header cannot be sent); None otherwise.
+    """
+
+    def __init__(self, message, url=None, status=None, error=None, detail=None, reasons=(), failure=None):
         super(DaemonError, self).__init__(message)
         self.url = url
         self.status = status
         self.error = error
         self.detail = detail
         self.reasons = list(reasons)
+        self.failure = failure
 
 
 class LeaseRefused(DaemonError):
@@ -94,6 +117,26 @@ class _HashingIterable(object):
                 yield chunk
 
 
+class _TimeoutAdapter(requests.adapters.HTTPAdapter):
+    """Every connection gets ``timeout`` as its default, not only the requests that pass one.
+
+    requests < 2.26 (RHEL 8 and 9) sends a chunked upload over a connection of the pool's default timeout and ignores
+    the request's: without this, a daemon that stops answering during a streamed upload blocks the node forever.
+    """
+
+    def __init__(self, timeout):
+        self._timeout = timeout
+        super(_TimeoutAdapter, self).__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs['timeout'] = self._timeout
+        super(_TimeoutAdapter, self).init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        proxy_kwargs.setdefault('timeout', self._timeout)
+        return super(_TimeoutAdapter, self).proxy_manager_for(proxy, **proxy_kwargs)
+
+
 class HelperClient(object):
     def __init__(self, base_url, token, ca_file=None, timeout=60.0, retries=3, backoff=0.5):
         self.base_url = base_url.rstrip('/')
@@ -102,6 +145,8 @@ class HelperClient(object):
         self.backoff = backoff
         self.ca_file = ca_file or None
         self._session = requests.Session()
+        for prefix in ('http://', 'https://'):
+            self._session.mount(prefix, _TimeoutAdapter(timeout))
         self._session.headers['Authorization'] = 'Bearer ' + token
         self._session.headers['User-Agent'] = 'tripleo-upgrade-node'
         # Passed with every request: a session-level `verify` loses against REQUESTS_CA_BUNDLE in the environment.
@@ -194,9 +239,9 @@ class HelperClient(object):
                     sha256.update(chunk)
                     size += len(chunk)
                     dest.write(chunk)
-            except (requests.RequestException, socket.error) as exc:
+            except TRANSPORT_ERRORS as exc:
                 message = 'GET {}: the transfer broke after {} bytes: {}'.format(url, size, exc)
-                raise DaemonError(message, url=url) from exc
+                raise DaemonError(message, url=url, failure=_failure_kind(exc)) from exc
         if expected_size is not None and int(expected_size) != size:
             raise DaemonError('GET {}: received {} of {} bytes'.format(url, size, expected_size), url=url)
         if expected_sha is None:
@@ -289,16 +334,23 @@ class HelperClient(object):
             attempt += 1
             try:
                 response = send()
-            except requests.exceptions.SSLError as exc:
-                trust = 'CA file ' + self.ca_file if self.ca_file else 'system trust store'
-                raise DaemonError('{} {}: the daemon\'s TLS certificate is not trusted ({}): {}'.format(
-                    method, url, trust, exc), url=url) from exc
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except TRANSPORT_ERRORS as exc:
+                failure = _failure_kind(exc)
+                if failure == 'untrusted':
+                    trust = 'CA file ' + self.ca_file if self.ca_file else 'system trust store'
+                    raise DaemonError('{} {}: the daemon\'s TLS certificate is not trusted ({}): {}'.format(
+                        method, url, trust, exc), url=url, failure=failure) from exc
+                if failure == 'invalid':
+                    raise DaemonError('{} {}: the request cannot be made: {}'.format(method, url, exc),
+                                      url=url, failure=failure) from exc
                 if retry and attempt <= self.retries:
                     time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
-                raise DaemonError('{} {}: the daemon is unreachable after {} attempt(s): {}'.format(
-                    method, url, attempt, exc), url=url) from exc
+                what = {'unreachable': 'the daemon is unreachable',
+                        'timeout': 'the daemon did not answer within {:g} s'.format(self.timeout)}.get(
+                            failure, 'the connection to the daemon failed')
+                raise DaemonError('{} {}: {} after {} attempt(s): {}'.format(method, url, what, attempt, exc),
+                                  url=url, failure=failure) from exc
             if response.status_code in RETRY_STATUSES and retry and attempt <= self.retries:
                 response.close()
                 time.sleep(self.backoff * 2 ** (attempt - 1))
@@ -313,6 +365,8 @@ class HelperClient(object):
             body = response.json()
         except ValueError:
             body = {}
+        except TRANSPORT_ERRORS as exc:  # a streamed answer whose body broke off
+            body = {'detail': 'the rest of the answer was lost: {}'.format(exc)}
         if not isinstance(body, dict):
             body = {}
         error = body.get('error') or response.reason
@@ -334,3 +388,37 @@ class HelperClient(object):
         except ValueError:
             raise DaemonError('{} {}: HTTP {} with a body that is not JSON: {!r}'.format(
                 method, url, response.status_code, response.text[:200]), url=url, status=response.status_code) from None
+
+
+def _causes(exc):
+    """``exc`` and every exception it wraps (cause, context, urllib3's ``reason``, exceptions in its args)."""
+    seen, pending = [], [exc]
+    while pending:
+        current = pending.pop(0)
+        if current is None or not isinstance(current, BaseException) or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        pending.extend([current.__cause__, current.__context__, getattr(current, 'reason', None)])
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return seen
+
+
+def _untrusted(cause):
+    # Python 3.7+: SSLCertVerificationError (a CertificateError); 3.6: SSLError with that reason, or urllib3's
+    # hostname check's CertificateError. Other TLS failures (a cut, a plain-HTTP port) are connection failures.
+    return isinstance(cause, ssl.CertificateError) or (
+        isinstance(cause, ssl.SSLError) and getattr(cause, 'reason', None) == 'CERTIFICATE_VERIFY_FAILED')
+
+
+def _failure_kind(exc):
+    """DaemonError.failure for a transport exception: 'invalid', 'untrusted', 'unreachable', 'timeout' or 'broken'."""
+    causes = _causes(exc)
+    if any(isinstance(cause, _REQUEST_INVALID) for cause in causes):
+        return 'invalid'
+    if any(_untrusted(cause) for cause in causes):
+        return 'untrusted'
+    if any(isinstance(cause, _CONNECT_FAILURES) for cause in causes):
+        return 'unreachable'
+    if any(isinstance(cause, _TIMEOUTS) for cause in causes):
+        return 'timeout'
+    return 'broken'

@@ -1,8 +1,13 @@
 """Fixture: the helper daemon as a real process (`python -m helper_daemon serve`) on a free loopback port.
 
 `DaemonProcess` also works outside pytest (benchmarks): `with DaemonProcess(state_dir) as daemon: ...`.
+
+The daemon needs Python >= 3.9 with the project installed, while the node-side suites also run under RHEL's own
+Python 3.6 and 3.9 with RHEL's library versions: there the daemon runs with the interpreter named by
+TRIPLEO_UPGRADE_DAEMON_PYTHON (scripts/test sets it to the project's .venv), never with `sys.executable`.
 """
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -17,6 +22,25 @@ from testing.processes import ExitedEarly, NotReady, free_port, wait_for
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_TIMEOUT = 30.0
+DAEMON_PYTHON_VARIABLE = 'TRIPLEO_UPGRADE_DAEMON_PYTHON'
+
+
+def daemon_python():
+    """The interpreter that runs the daemon and its CLI: $TRIPLEO_UPGRADE_DAEMON_PYTHON, else this one when it can.
+
+    Skips the calling test, saying why, when there is none (under pytest; elsewhere the Skipped exception says it).
+    """
+    configured = os.environ.get(DAEMON_PYTHON_VARIABLE)
+    if configured:
+        if not os.access(configured, os.X_OK):
+            pytest.skip('the helper daemon cannot start: {}={} is not an executable interpreter'.format(
+                DAEMON_PYTHON_VARIABLE, configured))
+        return configured
+    if sys.version_info < (3, 9) or importlib.util.find_spec('fastapi') is None:
+        pytest.skip('the helper daemon cannot run on this Python {}.{} (it needs >= 3.9 with the project installed);'
+                    ' set {} to the project venv\'s python (scripts/test does)'.format(
+                        sys.version_info[0], sys.version_info[1], DAEMON_PYTHON_VARIABLE))
+    return sys.executable
 
 
 def self_signed_cert(directory):
@@ -53,7 +77,7 @@ class DaemonProcess(object):
 
     def command(self, *args):
         """The CLI with this daemon's config: `daemon.command('nodes', 'list')` -> argv."""
-        return [sys.executable, '-m', 'helper_daemon'] + list(args) + ['--config', self.config_path]
+        return [daemon_python(), '-m', 'helper_daemon'] + list(args) + ['--config', self.config_path]
 
     def start(self):
         config = dict({k: str(v) if isinstance(v, os.PathLike) else v for k, v in self.config.items()},

@@ -33,6 +33,9 @@ class MariaDBServer(object):
         self.socket = os.path.join(self.base_dir, 'mysqld.sock')
         self.pid_file = os.path.join(self.base_dir, 'mysqld.pid')
         self.log_file = os.path.join(self.base_dir, 'mysqld.err')
+        # Its own temporary directory: in a shared /tmp, another test run's cleanup broke mariadb-install-db.
+        self.tmpdir = os.path.join(self.base_dir, 'tmp')
+        os.makedirs(self.tmpdir, exist_ok=True)
         self.log_file_size = log_file_size
         self.buffer_pool_size = buffer_pool_size
         self.port = None
@@ -43,7 +46,7 @@ class MariaDBServer(object):
         with open(os.path.join(self.base_dir, 'install.log'), 'wb') as log:
             status = subprocess.call(
                 ['mariadb-install-db', '--no-defaults', '--datadir=' + self.datadir, '--user=root',
-                 '--auth-root-authentication-method=normal', '--skip-test-db',
+                 '--auth-root-authentication-method=normal', '--skip-test-db', '--tmpdir=' + self.tmpdir,
                  '--innodb-log-file-size=' + self.log_file_size], stdout=log, stderr=log)
         if status != 0:
             raise MariaDBError('mariadb-install-db failed for {}; see {}/install.log'.format(
@@ -54,6 +57,7 @@ class MariaDBServer(object):
         """The `mariadbd` command line for this datadir (also the process tests look for)."""
         return ['mariadbd', '--no-defaults', '--user=root', '--datadir=' + self.datadir,
                 '--socket=' + self.socket, '--port={}'.format(self.port), '--bind-address=127.0.0.1',
+                '--tmpdir=' + self.tmpdir,
                 '--pid-file=' + self.pid_file, '--log-error=' + self.log_file, '--skip-name-resolve',
                 '--innodb-buffer-pool-size=' + self.buffer_pool_size,
                 '--innodb-log-file-size=' + self.log_file_size, '--skip-log-bin']

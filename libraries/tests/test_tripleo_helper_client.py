@@ -2,7 +2,11 @@
 import hashlib
 import io
 import os
+import socket
+import struct
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -133,4 +137,215 @@ def test_untrusted_tls_certificate_is_named_not_retried(tls_daemon, tmp_path):
     with pytest.raises(client_lib.DaemonError) as untrusted:
         client.list_items('compute-0')
     assert untrusted.value.status is None
+    assert untrusted.value.failure == 'untrusted'
     assert "TLS certificate is not trusted (system trust store)" in str(untrusted.value)
+
+
+@pytest.mark.parametrize('source', ['seekable file', 'stream'])
+def test_untrusted_tls_certificate_is_named_for_uploads_too(tls_daemon, source):
+    token = tls_daemon.add_node('compute-0', 'Compute')
+    client = client_lib.HelperClient(tls_daemon.url, token, timeout=10, retries=2, backoff=0.01)
+    with pytest.raises(client_lib.DaemonError) as untrusted:
+        client.put_item('compute-0', 'item', UPLOAD_SOURCES[source]())
+    assert untrusted.value.failure == 'untrusted'
+    assert str(untrusted.value).startswith('PUT {}/v1/nodes/compute-0/data/item: the daemon\'s TLS certificate is '
+                                           'not trusted (system trust store): '.format(tls_daemon.url))
+
+
+# -- transport failures: whatever requests/urllib3 raise (RHEL 8's requests 2.20 and urllib3 1.24 included), the
+#    caller gets one DaemonError that names the request's URL, and so the node and the item.
+
+class RudeServer(object):
+    """A TCP server on loopback that misbehaves once per connection, in a thread.
+
+    ``behaviour`` is one of: 'cut-request' (reads ``cut_after`` bytes of the request, then resets the connection),
+    'garbage' (reads the request and answers something that is not HTTP), 'silent' (reads the request and never
+    answers), 'cut-response' (answers 200 announcing PAYLOAD but sends ``cut_after`` bytes of it, then resets),
+    'short-response' (the same, then closes the connection in order: urllib3 < 2 takes that as the end of the body).
+    """
+
+    def __init__(self, behaviour, cut_after=64 * 1024):
+        self.behaviour = behaviour
+        self.cut_after = cut_after
+        self.received = []  # bytes read per connection
+        self._listener = socket.socket()
+        self._listener.bind(('127.0.0.1', 0))
+        self._listener.listen(8)
+        self.url = 'http://127.0.0.1:{}'.format(self._listener.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve)
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _serve(self):
+        self._listener.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            with connection:
+                connection.settimeout(10)
+                self._misbehave(connection)
+
+    def _read(self, connection, until):
+        data = b''
+        while not until(data):
+            try:
+                chunk = connection.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        self.received.append(len(data))
+        return data
+
+    @staticmethod
+    def _whole_request(data):
+        head, found, body = data.partition(b'\r\n\r\n')
+        if not found:
+            return False
+        headers = head.lower()
+        if b'transfer-encoding: chunked' in headers:
+            return body.endswith(b'0\r\n\r\n')
+        length = [line for line in headers.split(b'\r\n') if line.startswith(b'content-length:')]
+        return len(body) >= (int(length[0].split(b':')[1]) if length else 0)
+
+    def _misbehave(self, connection):
+        if self.behaviour == 'cut-request':
+            self._read(connection, lambda data: len(data) >= self.cut_after)
+            _reset(connection)
+            return
+        # The whole request first, so the client sees what comes next, not a reset for unread data.
+        self._read(connection, self._whole_request)
+        if self.behaviour == 'garbage':
+            connection.sendall(b'this is not HTTP\r\n\r\n')
+        elif self.behaviour == 'silent':
+            self._stop.wait(10)
+        elif self.behaviour in ('cut-response', 'short-response'):
+            connection.sendall('HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n'
+                               'Repr-Digest: sha-256=:{}:\r\n\r\n'.format(len(PAYLOAD), client_lib._b64_digest(
+                                   PAYLOAD_SHA)).encode('ascii') + PAYLOAD[:self.cut_after])
+            if self.behaviour == 'cut-response':
+                _reset(connection)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(15)
+        self._listener.close()
+
+
+def _reset(connection):
+    """Close with an RST, as a crashed peer or a middlebox does, not with an orderly FIN."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+
+
+@pytest.fixture
+def rude_server():
+    servers = []
+
+    def start(behaviour, **kwargs):
+        servers.append(RudeServer(behaviour, **kwargs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+UPLOAD_SOURCES = {
+    # A file: sent with a Content-Length, retried from its start.
+    'seekable file': lambda: io.BytesIO(PAYLOAD),
+    # tar's stdout and the like: sent with chunked transfer encoding, through requests' own low-level path in
+    # requests < 2.26 (RHEL 8 and 9), where urllib3's exceptions used to come through raw.
+    'stream': lambda: (PAYLOAD[i:i + 65536] for i in range(0, len(PAYLOAD), 65536)),
+}
+
+
+def _item_error(error, base_url, item='nova-state'):
+    """The DaemonError an operator reads: the request and its URL (node and item), and no HTTP status."""
+    message = str(error.value)
+    url = '{}/v1/nodes/controller-0/data/{}'.format(base_url, item)
+    assert error.value.url == url
+    assert error.value.status is None
+    return message
+
+
+@pytest.mark.parametrize('source', sorted(UPLOAD_SOURCES))
+def test_upload_to_a_port_where_nothing_listens_is_one_daemon_error(source):
+    base_url = 'http://127.0.0.1:{}'.format(free_port())
+    client = client_lib.HelperClient(base_url, 'x' * 43, timeout=5, retries=1, backoff=0.01)
+    with pytest.raises(client_lib.DaemonError) as unreachable:
+        client.put_item('controller-0', 'nova-state', UPLOAD_SOURCES[source]())
+    message = _item_error(unreachable, base_url)
+    assert unreachable.value.failure == 'unreachable'
+    attempts = 2 if source == 'seekable file' else 1
+    assert message.startswith('PUT {}/v1/nodes/controller-0/data/nova-state: the daemon is unreachable after {} '
+                              'attempt(s): '.format(base_url, attempts))
+
+
+def test_download_from_a_port_where_nothing_listens_is_one_daemon_error(tmp_path):
+    base_url = 'http://127.0.0.1:{}'.format(free_port())
+    client = client_lib.HelperClient(base_url, 'x' * 43, timeout=5, retries=1, backoff=0.01)
+    with open(str(tmp_path / 'download'), 'wb') as dest, pytest.raises(client_lib.DaemonError) as unreachable:
+        client.get_item('controller-0', 'nova-state', dest)
+    assert _item_error(unreachable, base_url).startswith(
+        'GET {}/v1/nodes/controller-0/data/nova-state: the daemon is unreachable after 1 attempt(s): '.format(
+            base_url))
+
+
+@pytest.mark.parametrize('source', sorted(UPLOAD_SOURCES))
+def test_upload_cut_in_the_middle_of_the_body_is_one_daemon_error(rude_server, source):
+    server = rude_server('cut-request')
+    client = client_lib.HelperClient(server.url, 'x' * 43, timeout=10, retries=1, backoff=0.01)
+    with pytest.raises(client_lib.DaemonError) as cut:
+        client.put_item('controller-0', 'nova-state', UPLOAD_SOURCES[source]())
+    message = _item_error(cut, server.url)
+    assert cut.value.failure == 'broken'
+    assert message.startswith('PUT {}/v1/nodes/controller-0/data/nova-state: the connection to the daemon failed '
+                              'after '.format(server.url))
+    # The server really got part of the body; a file is sent again, a stream cannot be.
+    assert len(server.received) == (2 if source == 'seekable file' else 1)
+    assert all(server.cut_after <= received < len(PAYLOAD) for received in server.received)
+
+
+@pytest.mark.parametrize('source', sorted(UPLOAD_SOURCES))
+def test_an_answer_that_is_not_http_is_one_daemon_error(rude_server, source):
+    server = rude_server('garbage')
+    client = client_lib.HelperClient(server.url, 'x' * 43, timeout=10, retries=0)
+    with pytest.raises(client_lib.DaemonError) as garbage:
+        client.put_item('controller-0', 'nova-state', UPLOAD_SOURCES[source]())
+    assert garbage.value.failure == 'broken'
+    assert _item_error(garbage, server.url).startswith(
+        'PUT {}/v1/nodes/controller-0/data/nova-state: the connection to the daemon failed after 1 attempt(s): '
+        .format(server.url))
+
+
+@pytest.mark.parametrize('source', sorted(UPLOAD_SOURCES))
+def test_a_daemon_that_never_answers_is_one_daemon_error_after_the_timeout(rude_server, source):
+    server = rude_server('silent')
+    client = client_lib.HelperClient(server.url, 'x' * 43, timeout=1, retries=0)
+    started = time.monotonic()
+    with pytest.raises(client_lib.DaemonError) as silent:
+        client.put_item('controller-0', 'nova-state', UPLOAD_SOURCES[source]())
+    # The server keeps the connection open for 10 s: the node gives up after its own timeout, not the server's.
+    assert time.monotonic() - started < 5
+    assert silent.value.failure == 'timeout'
+    assert _item_error(silent, server.url).startswith(
+        'PUT {}/v1/nodes/controller-0/data/nova-state: the daemon did not answer within 1 s after 1 attempt(s): '
+        .format(server.url))
+
+
+@pytest.mark.parametrize('behaviour', ['cut-response', 'short-response'])
+def test_a_download_cut_in_the_middle_is_one_daemon_error_and_nothing_is_trusted(rude_server, behaviour):
+    server = rude_server(behaviour, cut_after=1024 * 1024)
+    client = client_lib.HelperClient(server.url, 'x' * 43, timeout=10, retries=0)
+    dest = io.BytesIO()
+    with pytest.raises(client_lib.DaemonError) as cut:
+        client.get_item('controller-0', 'nova-state', dest)
+    message = _item_error(cut, server.url)
+    assert message.startswith('GET {}/v1/nodes/controller-0/data/nova-state: '.format(server.url))
+    # urllib3 < 2 ends the body quietly at an orderly close: the size check catches it.
+    assert 'the transfer broke after ' in message or 'received 1048576 of {} bytes'.format(len(PAYLOAD)) in message
+    assert len(dest.getvalue()) < len(PAYLOAD)

@@ -17,7 +17,7 @@ INSTALLED = [
 
 
 @pytest.fixture
-def installed(rpmdb):
+def installed(rpmdb, rpm_bindings):
     rpmdb.install(*INSTALLED)
     packages = tripleo_rpm.installed_packages(dbpath=rpmdb.path)
     assert len(packages) == len(INSTALLED)

@@ -1,9 +1,12 @@
 """Installed packages read with the rpm bindings from a real rpm database built with rpmbuild and rpm."""
 import pytest
 
+from testing.rpmdb import rpm_bindings_missing
 from tripleo_upgrade_libraries import tripleo_probe, tripleo_rpm
 
-rpm = pytest.importorskip('rpm', reason='the rpm Python bindings are not installed; scripts/test installs them')
+if rpm_bindings_missing():
+    pytest.skip(rpm_bindings_missing(), allow_module_level=True)
+import rpm  # noqa: E402
 
 
 @pytest.fixture
