@@ -94,8 +94,28 @@ def require_item_reader(node: NodeName, item: ItemName, db: DatabaseDep,
     return caller
 
 
+def require_item_writer(node: NodeName, item: ItemName, db: DatabaseDep,
+                        caller: Annotated[Caller, Depends(require_node_or_admin)]) -> Caller:
+    """The node itself or the admin; while an open transfer takes this item from the node, the node may upload
+    it only after it reported its services down (a copy of a live datadir is not a backup)."""
+    if caller.is_admin:
+        return caller
+    with db.snapshot() as conn:
+        transfers = records.open_transfers_from(conn, node, item)
+        services = records.services(conn).get(node) if transfers else None
+    if transfers and (services is None or services["state"] != "down"):
+        said = (f"its services were reported {services['state']} at {services['at']}" if services
+                else "its services were never reported down")
+        raise ApiError(409, "source services not down",
+                       f"{node} is the source of open transfer {', '.join(transfers)} but {said}: run "
+                       "tripleo-upgrade-stop-services on it first, then push again",
+                       reasons=[f"{node}: {said}"])
+    return caller
+
+
 # Route parameters: `def route(..., caller: AdminCaller)`.
 AnyCaller = Annotated[Caller, Depends(authenticated)]
 AdminCaller = Annotated[Caller, Depends(require_admin)]
 NodeOrAdminCaller = Annotated[Caller, Depends(require_node_or_admin)]
 ItemReaderCaller = Annotated[Caller, Depends(require_item_reader)]
+ItemWriterCaller = Annotated[Caller, Depends(require_item_writer)]

@@ -67,6 +67,14 @@ CREATE TABLE IF NOT EXISTS transfers (
     created_at TEXT NOT NULL,
     sealed_at TEXT
 );
+-- What a node last said of its own TripleO services (tripleo-upgrade-stop-services): "down" before its
+-- database may be pushed in a transfer, "up" when it started them again. Independent of the upgrade phase.
+CREATE TABLE IF NOT EXISTS node_services (
+    node TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('down', 'up')),
+    at TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,

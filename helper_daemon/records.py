@@ -232,6 +232,27 @@ def seal_transfer(conn: sqlite3.Connection, transfer_id: str, sealed_at: str) ->
     conn.execute("UPDATE transfers SET state = 'sealed', sealed_at = ? WHERE id = ?", (sealed_at, transfer_id))
 
 
+# --- node services (phase-independent) --------------------------------------------------------------------------
+
+
+def set_services(conn: sqlite3.Connection, node: str, state: str, at: str, detail: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO node_services (node, state, at, detail) VALUES (?,?,?,?)",
+                 (node, state, at, detail))
+
+
+def services(conn: sqlite3.Connection) -> dict[str, dict]:
+    """Node name -> {"state", "at", "detail"} for every node that reported its services; others are unknown."""
+    return {r["node"]: {"state": r["state"], "at": r["at"], "detail": r["detail"]}
+            for r in conn.execute("SELECT node, state, at, detail FROM node_services")}
+
+
+def open_transfers_from(conn: sqlite3.Connection, source: str, item: str) -> list[str]:
+    """Ids of the open transfers that take `source`'s `item`."""
+    rows = conn.execute("SELECT id, items_json FROM transfers WHERE state = 'open' AND source = ?",
+                        (source,)).fetchall()
+    return [r["id"] for r in rows if item in json.loads(r["items_json"])]
+
+
 # --- audit ----------------------------------------------------------------------------------------------------------
 
 

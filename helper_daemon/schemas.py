@@ -127,10 +127,30 @@ class LeaseGranted(BaseModel):
     already_held: bool
 
 
+class LeaseReleased(BaseModel):
+    node: str
+    released: bool = Field(description="false: the node held no lease (nothing changed)")
+    since: Optional[str] = Field(description="when the released lease began")
+    reason: str
+
+
 class Lease(BaseModel):
     node: str
     since: str
     granted_by: str
+
+
+# --- node services ----------------------------------------------------------------------------------------------
+
+
+class NodeServices(BaseModel):
+    state: Literal["down", "up"] = Field(description="down: the node stopped its TripleO services (not ceph-mon)")
+    at: str
+    detail: str = Field(description="what the node stopped or started, in its own words")
+
+
+class ServicesReported(NodeServices):
+    node: str
 
 
 # --- transfers ------------------------------------------------------------------------------------------------------
@@ -158,6 +178,8 @@ class TransferPlan(BaseModel):
     unknown_os: list[str]
     reasons: list[str]
     transfers: list[Transfer]
+    source_services: Optional[NodeServices] = Field(
+        description="what the source last reported of its services (null: never); its push waits for down")
 
 
 class TransferPlans(BaseModel):
@@ -197,6 +219,7 @@ class FleetNode(BaseModel):
     items: list[StoredItem]
     stored_bytes: int
     lease: Optional[NodeLease]
+    services: Optional[NodeServices] = Field(description="what the node last reported of its TripleO services")
 
 
 class RoleSummary(BaseModel):

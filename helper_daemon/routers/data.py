@@ -15,7 +15,7 @@ from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
 from helper_daemon import records
-from helper_daemon.auth import Caller, ItemReaderCaller, NodeOrAdminCaller
+from helper_daemon.auth import Caller, ItemReaderCaller, ItemWriterCaller, NodeOrAdminCaller
 from helper_daemon.db import Database
 from helper_daemon.dependencies import DatabaseDep, ItemName, MetricsDep, NodeName, SettingsDep, StoreDep
 from helper_daemon.digests import parse_content_digest, repr_digest
@@ -96,9 +96,10 @@ async def _written(writing: Optional[asyncio.Future], metrics) -> None:
 
 
 @router.put("/{item:item_path}", status_code=201, summary="Store an item (streamed body)",
-            response_model=ItemStored, responses=documented(400, 401, 403, 404, 413, 500, 507),
+            response_model=ItemStored, responses=documented(400, 401, 403, 404, 409, 413, 500, 507, refusal=(
+                "the node is the source of an open transfer of this item and has not reported its services down")),
             openapi_extra=UPLOAD_BODY)
-async def put_item(node: NodeName, item: ItemName, request: Request, caller: NodeOrAdminCaller, db: DatabaseDep,
+async def put_item(node: NodeName, item: ItemName, request: Request, caller: ItemWriterCaller, db: DatabaseDep,
                    store: StoreDep, metrics: MetricsDep, settings: SettingsDep) -> dict:
     length = _content_length(request)
     header = request.headers.get("content-digest")

@@ -24,6 +24,7 @@ def fleet_status(caller: AdminCaller, db: DatabaseDep, store: StoreDep, settings
         last_report = records.last_report_times(conn)
         leases = records.leases(conn)
         transfers = records.all_transfers(conn)
+        services = records.services(conn)
     stored = store.all_items()
     rules = settings.lease_rules
 
@@ -42,6 +43,7 @@ def fleet_status(caller: AdminCaller, db: DatabaseDep, store: StoreDep, settings
             "items": items,
             "stored_bytes": sum(i["size"] for i in items),
             "lease": {"since": lease["since"], "granted_by": lease["granted_by"]} if lease else None,
+            "services": services.get(row["name"]),
         })
         summary = roles.setdefault(row["role"], {"role": row["role"], "nodes": 0, "old_os": 0, "new_os": 0,
                                                  "unknown_os": 0, "leased": 0})

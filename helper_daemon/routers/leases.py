@@ -9,15 +9,16 @@ from __future__ import annotations
 import sqlite3
 
 from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from helper_daemon import policy, records
-from helper_daemon.auth import NodeOrAdminCaller
+from helper_daemon.auth import AdminCaller, NodeOrAdminCaller
 from helper_daemon.db import utcnow
 from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
 from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
 from helper_daemon.settings import Settings
-from helper_daemon.schemas import LeaseGranted
+from helper_daemon.schemas import LeaseGranted, LeaseReleased
 
 router = APIRouter(prefix="/v1/nodes/{node}/lease", tags=["leases"])
 
@@ -71,3 +72,24 @@ def release_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep) ->
     if since is not None:
         event("lease released", node=node, actor=caller.name, since=since)
     return Response(status_code=204)
+
+
+class AdminRelease(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    reason: str = Field(min_length=1, max_length=2048, pattern=r"\S",
+                        description="why the admin ends the lease (a node that died holding it); audited")
+
+
+@router.post("/release", summary="The admin ends a node's lease with a written reason (a node that died holding "
+             "it); audited", response_model=LeaseReleased, responses=documented(400, 401, 403, 404, 413))
+def admin_release_lease(node: NodeName, body: AdminRelease, caller: AdminCaller, db: DatabaseDep) -> dict:
+    reason = body.reason.strip()
+    with db.transaction() as conn:
+        if not records.node_exists(conn, node):
+            raise ApiError(404, "unknown node", f"node {node!r} is not registered")
+        since = records.release_lease(conn, node)
+        records.audit(conn, caller.name, "lease-release-admin" if since else "lease-release-admin-none", node=node,
+                      detail=f"held since {since}: {reason}" if since else f"no lease held: {reason}")
+    event("lease released by admin", node=node, since=since, reason=reason)
+    return {"node": node, "released": since is not None, "since": since, "reason": reason}

@@ -44,11 +44,12 @@ def transfer_plan(caller: AdminCaller, db: DatabaseDep, settings: SettingsDep,
     with db.snapshot() as conn:
         roles = role or records.roles(conn)
         nodes, started = records.policy_nodes(conn), records.started_nodes(conn)
+        services = records.services(conn)
         for name in dict.fromkeys(roles):
             plan, history, decision = _plan_and_decide(conn, nodes, started, settings.target_os_major, name)
             # "valid"/"reasons" answer "would POST /v1/transfers open it now?" (the OS shape and the one-shot rule).
             plans.append(dict(plan.as_dict(), valid=decision.granted, reasons=list(decision.reasons),
-                              transfers=history))
+                              transfers=history, source_services=services.get(plan.source)))
     return {"target_os_major": settings.target_os_major, "plans": plans}
 
 

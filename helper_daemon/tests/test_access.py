@@ -36,6 +36,7 @@ NODE_REQUESTS = [
     ('POST', '/v1/nodes/{node}/lease', {}),
     ('DELETE', '/v1/nodes/{node}/lease', {}),
     ('GET', '/v1/nodes/{node}/transfers', {}),
+    ('PUT', '/v1/nodes/{node}/services', {'json': {'state': 'down', 'detail': 'forged'}}),
 ]
 
 ADMIN_REQUESTS = [
@@ -46,6 +47,7 @@ ADMIN_REQUESTS = [
     ('GET', '/v1/transfer/plan', {'params': {'role': 'Controller'}}),
     ('POST', '/v1/transfers', {'json': {'role': 'Controller', 'source': 'ctl-0', 'target': 'ctl-1',
                                         'items': ['etc']}}),
+    ('POST', '/v1/nodes/{node}/lease/release', {'json': {'reason': 'forged'}}),
 ]
 
 
@@ -78,6 +80,11 @@ def node_requests(node):
     return [(m, p.format(node=node, item='etc'), kw) for m, p, kw in NODE_REQUESTS]
 
 
+def admin_requests(node='cmp-0'):
+    """The admin operations; those about a node ask about `node` (a node asking about itself is refused too)."""
+    return [(m, p.format(node=node), kw) for m, p, kw in ADMIN_REQUESTS]
+
+
 @pytest.mark.parametrize('caller, target', list(itertools.permutations(sorted(NODES), 2)))
 def test_a_node_token_reaches_no_other_node(daemon, caller, target):
     session = daemon.session(daemon.tokens[caller])
@@ -93,7 +100,7 @@ def test_a_node_token_reaches_no_other_node(daemon, caller, target):
 @pytest.mark.parametrize('caller', sorted(NODES))
 def test_a_node_token_reaches_no_admin_endpoint(daemon, caller):
     session = daemon.session(daemon.tokens[caller])
-    for method, path, kwargs in ADMIN_REQUESTS:
+    for method, path, kwargs in admin_requests(caller):
         response = session.request(method, daemon.url + path, **kwargs)
         assert response.status_code == 403, (method, path, response.text)
     assert 'intruder' not in [n['name'] for n in daemon.admin().get(daemon.url + '/v1/nodes').json()['nodes']]
@@ -112,7 +119,7 @@ def test_no_or_wrong_token_is_401_everywhere(daemon, token):
     session.trust_env = False
     if token is not None:
         session.headers['Authorization'] = 'Bearer ' + token
-    for method, path, kwargs in node_requests('ctl-0') + ADMIN_REQUESTS:
+    for method, path, kwargs in node_requests('ctl-0') + admin_requests():
         response = session.request(method, daemon.url + path, **kwargs)
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers['WWW-Authenticate'] == 'Bearer'

@@ -87,6 +87,14 @@ class Cloud(object):
         self.target_token = daemon.token_file(TARGET)
         self.report(SOURCE, 'prepared', '8.4')
         self.report(TARGET, 'upgraded', '9.2')
+        self.services(SOURCE, 'down')
+
+    def services(self, node, state):
+        """What tripleo-upgrade-stop-services reports; the daemon refuses the source's push until it says down."""
+        token = open(self.daemon.token_file(node)).read().strip()
+        response = self.daemon.session(token).put('{}/v1/nodes/{}/services'.format(self.daemon.url, node),
+                                                  json={'state': state, 'detail': 'test'})
+        assert response.status_code == 200, response.text
 
     def report(self, node, phase, os_release):
         token = open(self.daemon.token_file(node)).read().strip()
@@ -187,6 +195,15 @@ def test_the_documented_curl_push_is_pulled_like_the_tool(cloud, tmp_path):
     pulled = pull(cloud)
     assert pulled.returncode == 0, pulled.stderr
     assert cloud.target.start().fingerprint('cloud') == expected
+
+
+def test_push_is_refused_until_the_source_reported_its_services_down(cloud):
+    cloud.services(SOURCE, 'up')
+    assert cloud.open_transfer().status_code == 201
+    refused = push(cloud)
+    assert refused.returncode == 1
+    assert 'source services not down' in refused.stderr and 'tripleo-upgrade-stop-services' in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_push_is_refused_without_an_open_transfer(cloud):
