@@ -17,6 +17,15 @@ class DaemonUnreachable(RuntimeError):
     """The daemon did not answer, or answered with an error; the message says which URL and what it said."""
 
 
+class DaemonAnswered(DaemonUnreachable):
+    """The daemon answered with an error status: `answer` is its JSON body (error, detail, reasons, blockers...)."""
+
+    def __init__(self, message: str, status: int, answer: dict):
+        super().__init__(message)
+        self.status = status
+        self.answer = answer
+
+
 class AdminHTTP:
     def __init__(self, url: str, token: str, ca_file: Optional[Path] = None, timeout: float = 60.0):
         self.url = url.rstrip("/")
@@ -49,8 +58,10 @@ class AdminHTTP:
                 answer = {}
             if exc.code in ok:
                 return exc.code, answer
-            raise DaemonUnreachable(f"{method} {self.url}{path}: HTTP {exc.code} {answer.get('error', exc.reason)}: "
-                                    f"{answer.get('detail', '')}") from None
+            if not isinstance(answer, dict):
+                answer = {}
+            raise DaemonAnswered(f"{method} {self.url}{path}: HTTP {exc.code} {answer.get('error', exc.reason)}: "
+                                 f"{answer.get('detail', '')}", exc.code, answer) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise DaemonUnreachable(f"{method} {self.url}{path}: cannot reach the daemon ({reason}); is "

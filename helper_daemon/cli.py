@@ -131,6 +131,10 @@ def _cleanup(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from helper_daemon.fleet_table import render
 
+    if args.watch:
+        from helper_daemon.cli_workflow import watch
+
+        return watch(_admin_http(args), args.json, args.interval)
     _, fleet = _admin_http(args).call("GET", "/v1/status")
     print(json.dumps(fleet, indent=2) if args.json else render(fleet))
     return 0
@@ -191,18 +195,35 @@ def build_parser() -> argparse.ArgumentParser:
     _add_http(status)
     status.add_argument("--json", action="store_true", help="print the raw JSON of GET /v1/status")
     status.set_defaults(func=_status)
+
+    from helper_daemon import cli_workflow
+
+    cli_workflow.add_watch(status)
+    cli_workflow.add_commands(sub, _add_http, nodes)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from helper_daemon.admin_http import DaemonUnreachable
+    from helper_daemon.admin_http import DaemonAnswered, DaemonUnreachable
+    from helper_daemon.cli_workflow import WorkflowError, print_refusal
     from helper_daemon.errors import ApiError
     from helper_daemon.inventory import InventoryError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = getattr(args, "check", lambda _: None)(args)
+    if problem:
+        parser.error(problem)  # exit 2, like every other usage error
+    # Exit codes a script can use: 0 done, 1 refused or failed (the reasons printed), 2 bad usage or settings.
     try:
         return args.func(args)
-    except (SettingsError, InventoryError, DaemonUnreachable) as exc:
+    except DaemonAnswered as exc:
+        print_refusal(exc, getattr(args, "json", False))
+        return 1
+    except (DaemonUnreachable, WorkflowError) as exc:
+        print(f"tripleo-upgrade-helper: {exc}", file=sys.stderr)
+        return 1
+    except (SettingsError, InventoryError) as exc:
         print(f"tripleo-upgrade-helper: {exc}", file=sys.stderr)
         return 2
     except ApiError as exc:

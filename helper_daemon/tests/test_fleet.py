@@ -104,7 +104,7 @@ def test_status_command_json(fleet):
 def test_status_command_says_when_the_daemon_is_down(fleet):
     fleet.stop()
     done = cli_status(fleet)
-    assert done.returncode == 2 and 'cannot reach the daemon' in done.stderr and not done.stdout
+    assert done.returncode == 1 and 'cannot reach the daemon' in done.stderr and not done.stdout
 
 
 def test_status_table_says_when_no_ceph_mon_host_is_registered():
