@@ -279,6 +279,11 @@ class HelperClient(object):
         url = self._url('nodes', node, 'status')
         return self._json(self._request('PUT', url, json=body), 'PUT', url)
 
+    def put_services(self, node, state, detail=''):
+        """Tell the daemon this node's TripleO services are ``down`` (the transfer step) or ``up`` again."""
+        url = self._url('nodes', node, 'services')
+        return self._json(self._request('PUT', url, json={'state': state, 'detail': detail}), 'PUT', url)
+
     def node_status(self, node):
         """``node``'s current status at the daemon: {"phase", "os_release", ..., "timeline"}."""
         return self._get_json(self._url('nodes', node, 'status'))
