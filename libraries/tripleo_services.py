@@ -137,6 +137,8 @@ def stop(client, node, cluster, systemd_factory, datadir=tripleo_transfer.DEFAUL
     """
     story = []
     record = load_record(record_path) or {'resources': [], 'units': []}
+    # Nothing is stopped unless the daemon answers and takes this node's token: the "down" report must reach it.
+    client.node_status(node)
 
     membership = cluster.membership(node)
     if membership['membership'] == tripleo_pacemaker.MEMBER:
