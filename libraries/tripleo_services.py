@@ -101,11 +101,11 @@ def load_record(path=RECORD):
     try:
         with open(path) as stream:
             record = json.load(stream)
-    except (IOError, OSError):
+    except (IOError, OSError) as exc:
         if not os.path.exists(path):
             return None
-        raise ServicesError('cannot read {}, the record of what tripleo-upgrade-stop-services stopped; check it by '
-                            'hand'.format(path))
+        raise ServicesError('cannot read {}, the record of what tripleo-upgrade-stop-services stopped: {}; check it '
+                            'by hand'.format(path, exc)) from exc
     except ValueError as exc:
         raise ServicesError('{} is not valid JSON ({}): it lists what tripleo-upgrade-stop-services stopped; check '
                             'it by hand before removing it'.format(path, exc)) from exc
