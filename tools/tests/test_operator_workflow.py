@@ -195,13 +195,33 @@ def test_the_whole_upgrade_by_its_commands(operator, systemd_bus, mariadb_server
         watcher.join()
     assert 'Not a Pacemaker cluster member' in stopped and 'tripleo_mysql.service' in stopped
     ok(op.node('database-0', 'tripleo-transfer-push', '--datadir', db_source.datadir))
-    ok(op.node('database-1', 'tripleo-transfer-pull', '--datadir', db_target.datadir,
-               '--flag-file', str(tmp_path / 'flags' / 'database-1-mysql')))
+    db_flag = str(tmp_path / 'flags' / 'database-1-mysql')
+    pull_args = ('--datadir', db_target.datadir, '--flag-file', db_flag)
+    ok(op.node('database-1', 'tripleo-transfer-pull', *pull_args))
     assert db_target.start().fingerprint('nova') == expected
+
+    # --- a deliberate redo (README "Redoing a transfer deliberately"), before database-1 started services ----
+    db_target.sql('USE nova; INSERT INTO instances VALUES (4, "lost-by-the-redo");')
+    db_target.stop()
+    shown = refused(op.node('database-1', 'tripleo-transfer-pull', '--forget-flag', *pull_args), 'Run again with --yes')
+    assert 'from node     database-0' in shown and os.path.exists(db_flag)
+    refused(op.helper('transfer', 'open', '--role', 'Database'), 'already had its one-shot transfer')
+    ok(op.node('database-1', 'tripleo-transfer-pull', '--forget-flag', '--yes', *pull_args))
+    assert not os.path.exists(db_flag)
+    ok(op.helper('transfer', 'open', '--role', 'Database', '--force', '--reason', 'pulled before a fix on database-0'))
+    ok(op.node('database-0', 'tripleo-transfer-push', '--datadir', db_source.datadir))
+    ok(op.node('database-1', 'tripleo-transfer-pull', *pull_args))
+    assert db_target.start().fingerprint('nova') == expected
+    # controller-1 reported completed: its flag stays whatever the operator answers
+    refused(op.node('controller-1', 'tripleo-transfer-pull', '--forget-flag', '--yes', '--datadir', target_db.datadir,
+                    '--flag-file', flag), 'has reported completed')
+    assert os.path.exists(flag)
 
     # --- the fleet at the end ------------------------------------------------------------------------------------
     fleet = json.loads(ok(op.helper('status', '--json')))
-    assert {t['role']: t['state'] for t in fleet['transfers']} == {'Controller': 'sealed', 'Database': 'sealed'}
+    assert [(t['role'], t['state'], t['forced_reason']) for t in fleet['transfers']] == [
+        ('Controller', 'sealed', None), ('Database', 'sealed', None),
+        ('Database', 'sealed', 'pulled before a fix on database-0')]
     assert {n['name']: (n['services'] or {}).get('state') for n in fleet['nodes']
             if n['services']} == {'controller-0': 'down', 'controller-2': 'down', 'database-0': 'down'}
 
