@@ -67,6 +67,12 @@ def render(status: dict) -> str:
     else:
         lines += ["", "ceph-mon hosts: none registered"]
 
+    # What tripleo-upgrade-stop-services reported (the transfer step): the push waits for "down".
+    reported = [n for n in nodes if n.get("services")]
+    if reported:
+        lines += ["", "Services (tripleo-upgrade-stop-services): " + "; ".join(
+            f"{n['name']} {n['services']['state']} since {_when(n['services']['at'])}" for n in reported)]
+
     if status["transfers"]:
         lines += ["", "Transfers:"]
         lines += ["  " + line for line in table([

@@ -304,6 +304,15 @@ def _check_token_file(value, values):
                'write the token the daemon issued for this node into the file, alone on one line')
 
 
+def _checked_optional_path(what):
+    def check(value, values):
+        if value in ('', None):
+            return
+        for problem in _check_absolute_path(value, what):
+            yield problem
+    return check
+
+
 def _check_ca_file(value, values):
     if value in ('', None):
         return
@@ -484,6 +493,10 @@ KEYS = (
     Key('remove_packages', [], 'Installed packages to remove during the upgrade: names or glob patterns such as '
         '*el8ost*.', _check_package_list),
     Key('install_packages', [], 'Packages to install or keep on the target system.', _check_package_list),
+    Key('database_datadir', '', 'Single-controller cloud only (no other node to transfer the database from): the '
+        'database datadir, e.g. /var/lib/mysql, that prepare persists, stopped, as the item mysql and the restore '
+        'puts back verified through the transfer\'s staging, swap and flag file. Empty: the database moves by a '
+        'transfer.', _checked_optional_path('the database datadir')),
 )
 KEYS = tuple(key._replace(check=_checked(key.check)) for key in KEYS)
 DEFAULTS = dict((key.name, key.default) for key in KEYS)

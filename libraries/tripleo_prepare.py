@@ -23,7 +23,8 @@ reboot; after a rollback the record is removed and a re-run starts from scratch.
 import time
 from fnmatch import fnmatchcase
 
-from . import tripleo_node, tripleo_persist, tripleo_prepare_record, tripleo_probe
+from . import tripleo_archive, tripleo_node, tripleo_persist, tripleo_prepare_record, tripleo_probe
+from . import tripleo_single_database
 from .tripleo_node import OS_RELEASE, os_release
 from .tripleo_helper_client import DaemonError, HelperClient, LeaseRefused
 from .tripleo_systemd import Systemd, SystemdError
@@ -50,13 +51,16 @@ def _is_excluded(name):
 
 
 def prepare(client, systemd, node, persist_items, compression='none', state_file=tripleo_prepare_record.PATH,
-            pcs_command=('pcs',), pcs_timeout=PCS_TIMEOUT, os_release_file=OS_RELEASE, run_id=None):
+            pcs_command=('pcs',), pcs_timeout=PCS_TIMEOUT, os_release_file=OS_RELEASE, run_id=None,
+            database_datadir=''):
     """
     Run steps 1-4 (see module doc).
 
     :param client: HelperClient of this node
     :param systemd: tripleo_systemd.Systemd
     :param persist_items: item -> [paths], the persist set (tripleo_persist.persist_set)
+    :param database_datadir: single-controller cloud: persist this stopped datadir as the item ``mysql`` too
+                             (tripleo_single_database), for the restore to put back
     :return: the final record (also in ``state_file``)
     :raises PrepareError: with the whole story; the node is running again unless it says otherwise
     """
@@ -107,6 +111,9 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
         state['phase'] = 'persisting'
         tripleo_prepare_record.save(state_file, state)
         state['items'] = tripleo_persist.persist(client, node, persist_items, compression)
+        if database_datadir:
+            step = 'persisting the stopped database {} (single-controller cloud)'.format(database_datadir)
+            state['database'] = tripleo_single_database.persist(client, node, database_datadir)
 
         step = 'reporting "prepared" to the helper daemon'
         client.put_status(node, 'prepared', os_release=release, leapp_run_id=run_id)
@@ -115,7 +122,7 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
     except Exception as exc:
         # Whatever failed, even a bug, the node must not stay half-stopped.
         known = isinstance(exc, (SystemdError, tripleo_persist.PersistError, DaemonError, tripleo_probe.ProbeFailed,
-                                 OSError))
+                                 OSError, tripleo_single_database.DatabaseError, tripleo_archive.ArchiveError))
         _, story = _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout,
                               'TripleO upgrade preparation of {} failed while {}: {}{}.'.format(
                                   node, step, '' if known else type(exc).__name__ + ': ', exc))
@@ -142,7 +149,7 @@ def prepare_node(values, run_id=None, record_path=None, bus_address=None, os_rel
     return prepare(client, systemd, node, items, values['compression'],
                    state_file=record_path or tripleo_prepare_record.PATH,
                    pcs_command=pcs_command, os_release_file=os_release_file or tripleo_node.OS_RELEASE,
-                   run_id=run_id)
+                   run_id=run_id, database_datadir=values.get('database_datadir') or '')
 
 
 def services_kept_disabled(record):

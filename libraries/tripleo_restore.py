@@ -19,7 +19,8 @@ ends the node's lease so that the next node of its role may go down.
 """
 import os
 
-from . import tripleo_node, tripleo_persist, tripleo_prepare_record
+from . import tripleo_archive, tripleo_node, tripleo_persist, tripleo_prepare_record, tripleo_single_database
+from . import tripleo_transfer
 from .tripleo_helper_client import DaemonError, HelperClient
 from .tripleo_systemd import Systemd, SystemdError
 
@@ -29,7 +30,7 @@ class RestoreError(Exception):
 
 
 def restore(client, systemd, node, restore_mode='missing-only', state_file=tripleo_prepare_record.PATH,
-            os_release_file=tripleo_node.OS_RELEASE, run_id=None, work_dir=None):
+            os_release_file=tripleo_node.OS_RELEASE, run_id=None, work_dir=None, flag_dir=tripleo_transfer.FLAG_DIR):
     """
     Run steps 1-3 (see module doc).
 
@@ -54,6 +55,17 @@ def restore(client, systemd, node, restore_mode='missing-only', state_file=tripl
     except tripleo_persist.PersistError as exc:
         raise RestoreError('restoring the data of {} failed: {}. Services stay disabled; fix the cause and run '
                            'the restore again'.format(node, exc)) from exc
+    database = state.get('database')
+    if database:
+        # Single-controller cloud: the database comes back from the node's own persisted copy (a re-run finds
+        # the flag recording this very copy and changes nothing).
+        try:
+            done = tripleo_single_database.restore(client, node, database['datadir'], flag_dir=flag_dir)
+        except (tripleo_single_database.DatabaseError, tripleo_transfer.TransferError, DaemonError,
+                tripleo_archive.ArchiveError) as exc:
+            raise RestoreError('restoring the database of {} into {} failed: {}. Services stay disabled; fix the '
+                               'cause and run the restore again'.format(node, database['datadir'], exc)) from exc
+        restored = list(restored) + [(database['item'], database['datadir'], 'database ' + done)]
     try:
         systemd.enable(state['disabled_units'])
     except SystemdError as exc:
@@ -87,7 +99,7 @@ def restore_node(values, run_id=None, record_path=None, bus_address=None, os_rel
 
 
 def restore_reprovisioned(client, node, restore_mode='always', items=None, os_release_file=tripleo_node.OS_RELEASE,
-                          work_dir=None, progress=None):
+                          work_dir=None, progress=None, database_datadir='', flag_dir=tripleo_transfer.FLAG_DIR):
     """
     Step 1 and 3 on a node that was reinstalled instead of upgraded in place: prepare's record went
     with the old disk, so what the daemon holds for the node is restored, each archive to the paths
@@ -115,6 +127,16 @@ def restore_reprovisioned(client, node, restore_mode='always', items=None, os_re
     except (tripleo_persist.PersistError, DaemonError) as exc:
         raise RestoreError('restoring the data of {} failed: {}. Fix the cause and run the restore again'.format(
             node, exc)) from exc
+    if database_datadir:
+        # Single-controller cloud (database_datadir configured): the persisted database, staged, swapped, flagged.
+        try:
+            done = tripleo_single_database.restore(client, node, database_datadir, flag_dir=flag_dir)
+        except (tripleo_single_database.DatabaseError, tripleo_transfer.TransferError, DaemonError,
+                tripleo_archive.ArchiveError) as exc:
+            raise RestoreError('the data of {} is restored, but not its database into {}: {}. Fix the cause and run '
+                               'the restore again'.format(node, database_datadir, exc)) from exc
+        restored = list(restored) + [(tripleo_single_database.ITEM, database_datadir, 'database ' + done)]
+        skipped = [(item, why) for item, why in skipped if item != tripleo_single_database.ITEM]
     try:
         client.put_status(node, 'upgraded', os_release=release)
     except DaemonError as exc:

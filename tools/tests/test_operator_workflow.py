@@ -156,6 +156,7 @@ def test_the_whole_upgrade_by_its_commands(operator, systemd_bus, mariadb_server
     assert units['tripleo_nova_api.service']['active_state'] == 'inactive'
     assert 'source  controller-0 (services down since ' in ok(op.helper('transfer', 'plan', '--role', 'Controller'))
     assert 'services    down since' in ok(op.helper('nodes', 'show', 'controller-0'))
+    assert 'Services (tripleo-upgrade-stop-services): controller-0 down since ' in ok(op.helper('status'))
 
     pushed = ok(op.node('controller-0', 'tripleo-transfer-push', *push_args))
     assert 'now run tripleo-transfer-pull on controller-1' in pushed
