@@ -228,3 +228,9 @@ def test_the_config_dir_is_the_one_leapp_conf_names(tmp_path):
     conf.write_text('[repositories]\nrepo_path=/etc/leapp/repos.d/\n\n[actor_config]\npath=/srv/leapp/conf.d/\n')
     assert tripleo_config.leapp_config_dir(str(conf)) == '/srv/leapp/conf.d'
     assert tripleo_config.leapp_config_dir(str(tmp_path / 'absent.conf')) == tripleo_config.DEFAULT_CONFIG_DIR
+
+
+def test_a_framework_without_actor_configuration_is_one_clear_inhibitor():
+    finding = tripleo_config.unsupported_framework('0.17.0')
+    assert finding.inhibitor and finding.key == 'tripleo_upgrade.config.framework'
+    assert 'leapp 0.17.0 has no actor configuration' in finding.summary and '0.19 or newer' in finding.summary
