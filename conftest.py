@@ -3,9 +3,10 @@ Test harness for the whole tree.
 
 - ``libraries/`` is importable without the Leapp framework as the package
   ``tripleo_upgrade_libraries`` (leapp itself loads it as ``leapp.libraries.common``).
-- Actor component tests (``actors/*/tests``) run under the real Leapp framework when it is
-  importable and ``LEAPP_REPOSITORY_REPOS`` names leapp-repository's ``repos/`` directory
-  (for the linked ``system_upgrade_common`` and ``common`` repositories); otherwise they are
+- Actor component tests (``actors/*/tests``) and the workflow-contract tests (``integration/leapp_workflow``:
+  our messages through the stock leapp-repository actors that consume them) run under the real Leapp
+  framework when it is importable and ``LEAPP_REPOSITORY_REPOS`` names leapp-repository's ``repos/``
+  directory (for the linked ``system_upgrade_common`` and ``common`` repositories); otherwise they are
   not collected and the run says so in one line.
 """
 import importlib.util
@@ -42,11 +43,11 @@ def _leapp_unavailable_reason():
 
 
 LEAPP_UNAVAILABLE = _leapp_unavailable_reason()
-ACTOR_TESTS_SKIPPED = ('actor component tests skipped: {}; see README "Running the actor tests"'
-                       .format(LEAPP_UNAVAILABLE))
+ACTOR_TESTS_SKIPPED = ('actor component and workflow-contract tests skipped: {}; see README "Running the actor '
+                       'tests"'.format(LEAPP_UNAVAILABLE))
 
 if LEAPP_UNAVAILABLE:
-    collect_ignore_glob = ['actors/*/tests/*']
+    collect_ignore_glob = ['actors/*/tests/*', 'integration/leapp_workflow/*']
 else:
     pytest_plugins.append('leapp.snactor.fixture')
 
@@ -79,11 +80,21 @@ def _leapp_repository_manager(session):
     return manager
 
 
+@pytest.fixture(scope='session')
+def leapp_repository(request):
+    """Our repository and the linked stock ones, loaded (models, libraries) as leapp loads them."""
+    return _leapp_repository_manager(request.session)
+
+
 def pytest_collectstart(collector):
     """Enter the actor's context (its private libraries, files, tools) before collecting its tests."""
     if LEAPP_UNAVAILABLE:
         return
     path = str(collector.path)
+    if os.path.join('integration', 'leapp_workflow') in path:
+        # These tests import leapp.models and the stock libraries at module level: load the repositories first.
+        _leapp_repository_manager(collector.session)
+        return
     if os.sep + 'actors' + os.sep not in path or os.path.basename(os.path.dirname(path)) != 'tests':
         return
     actor_dir = os.path.dirname(os.path.dirname(path))

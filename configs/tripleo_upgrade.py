@@ -6,7 +6,9 @@ of its actor configuration directory (``/etc/leapp/actor_conf.d`` by default). E
       daemon_url: https://undercloud-0.ctlplane.localdomain:8990
       ca_file: /etc/pki/ca-trust/source/anchors/undercloud-ca.pem
       target_repositories:
-        - {id: rhel-9-baseos, name: RHEL 9 BaseOS, baseurl: http://mirror/rhel9/BaseOS}
+        - id: rhel-9-baseos
+          name: RHEL 9 BaseOS
+          baseurl: http://mirror/rhel9/BaseOS
       remove_packages: ["*el8ost*"]
 
 The keys, their defaults and meanings are defined once, in libraries/tripleo_config.py (KEYS).

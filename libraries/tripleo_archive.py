@@ -14,6 +14,7 @@ import tempfile
 from . import tripleo_files
 
 COMPRESSIONS = ('none', 'zstd')
+TAR_BLOCK = 512
 CHUNK = 1024 * 1024
 METADATA_OPTIONS = ['--xattrs', '--xattrs-include=*', '--acls', '--selinux', '--numeric-owner']
 # Not --zstd: RHEL 8's tar (1.30) predates it and does not recognise zstd archives by itself.
@@ -145,3 +146,36 @@ def _tail(errors, status):
     errors.seek(0)
     text = errors.read()[-2000:].decode('utf-8', 'replace').strip()
     return '{} (exit status {})'.format(text or 'no message', status)
+
+
+def estimate_bytes(paths):
+    """
+    The size of an uncompressed GNU tar archive of ``paths``, without reading any data.
+
+    :return: (bytes: a 512-byte header per entry plus its data rounded up to 512, absent paths, unreadable paths)
+    """
+    total, missing, unreadable = 0, [], []
+
+    def entry(size):
+        return TAR_BLOCK + (size + TAR_BLOCK - 1) // TAR_BLOCK * TAR_BLOCK
+
+    for path in paths:
+        if not os.path.lexists(path):
+            missing.append(path)
+            continue
+        try:
+            top = os.lstat(path)
+        except OSError:
+            unreadable.append(path)
+            continue
+        total += entry(top.st_size if os.path.isfile(path) and not os.path.islink(path) else 0)
+        errors = []
+        for root, dirs, files in os.walk(path, onerror=errors.append):
+            for name in dirs + files:
+                try:
+                    st = os.lstat(os.path.join(root, name))
+                except OSError:
+                    continue
+                total += entry(st.st_size if name in files and not os.path.islink(os.path.join(root, name)) else 0)
+        unreadable.extend(e.filename for e in errors)
+    return total, missing, unreadable

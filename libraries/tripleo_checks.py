@@ -13,11 +13,10 @@ import os
 
 import requests
 
-from . import tripleo_persist, tripleo_systemd, tripleo_transfer
+from . import tripleo_archive, tripleo_persist, tripleo_systemd, tripleo_transfer
 from .tripleo_findings import Finding
 from .tripleo_helper_client import DaemonError, HelperClient, LeaseRefused
 
-TAR_BLOCK = 512
 L3_AGENT_SERVICE = 'neutron_l3'
 L3_AGENT_UNIT_PREFIX = 'tripleo_neutron_l3_agent'
 GROUPS = ('UPGRADE_PROCESS',)
@@ -146,7 +145,7 @@ def space_finding(config, node, listing):
             remediation='Fix or remove the drop-in file named above.',
             groups=GROUPS, resources=[('directory', config.get('persist_dropin_dir'))])
     paths = [p for item_paths in items.values() for p in item_paths]
-    needed, missing, unreadable = estimate_archive_bytes(paths)
+    needed, missing, unreadable = tripleo_archive.estimate_bytes(paths)
     measured = 'the persist set ({} item(s): {}) takes about {} as uncompressed tar{}{}'.format(
         len(items), ', '.join(sorted(items)) or 'none', _human(needed),
         '; absent paths: {}'.format(', '.join(missing)) if missing else '',
@@ -173,35 +172,6 @@ def space_finding(config, node, listing):
                     'nodes already upgraded), or persist less (persist_items, compression: zstd).'.format(
                         _human(needed - free)),
         groups=GROUPS)
-
-
-def estimate_archive_bytes(paths):
-    """(bytes as tar: 512-byte header per entry plus data rounded to 512, absent paths, unreadable paths)."""
-    total, missing, unreadable = 0, [], []
-
-    def entry(size):
-        return TAR_BLOCK + (size + TAR_BLOCK - 1) // TAR_BLOCK * TAR_BLOCK
-
-    for path in paths:
-        if not os.path.lexists(path):
-            missing.append(path)
-            continue
-        try:
-            top = os.lstat(path)
-        except OSError:
-            unreadable.append(path)
-            continue
-        total += entry(top.st_size if os.path.isfile(path) and not os.path.islink(path) else 0)
-        errors = []
-        for root, dirs, files in os.walk(path, onerror=errors.append):
-            for name in dirs + files:
-                try:
-                    st = os.lstat(os.path.join(root, name))
-                except OSError:
-                    continue
-                total += entry(st.st_size if name in files and not os.path.islink(os.path.join(root, name)) else 0)
-        unreadable.extend(e.filename for e in errors)
-    return total, missing, unreadable
 
 
 def _transfer_flag(path):

@@ -178,6 +178,20 @@ def load(config_dir=None, overrides=None, hostname=None):
     return validate(values, source, hostname)
 
 
+def unsupported_framework(version):
+    """The inhibitor for a leapp framework without actor configuration (older than 0.19)."""
+    return tripleo_findings.Finding(
+        key='tripleo_upgrade.config.framework',
+        title='The leapp framework is too old for the TripleO upgrade repository',
+        summary='leapp {} has no actor configuration, which the tripleo_upgrade repository reads its settings '
+                'from (daemon URL, token, repositories); it needs the leapp framework 0.19 or newer '
+                '(package capability leapp-framework >= 6.0).'.format(version),
+        remediation='Update leapp and leapp-repository (`dnf update leapp leapp-upgrade`), then run '
+                    '`leapp preupgrade` again.',
+        groups=('UPGRADE_PROCESS', 'SANITY'),
+        resources=[('package', 'leapp')])
+
+
 def _is_text(value):
     return isinstance(value, str)
 

@@ -268,9 +268,6 @@ class HelperClient(object):
     def list_items(self, node):
         return self.node_data(node)['items']
 
-    def delete_item(self, node, item):
-        self._request('DELETE', self._url('nodes', node, 'data', item))
-
     # -- status, leases, transfers --------------------------------------------------------------
 
     def put_status(self, node, phase, os_release=None, leapp_run_id=None, reports=(), error=None):
@@ -314,9 +311,6 @@ class HelperClient(object):
         response = self._call('POST', url, lambda: self._session.post(url, timeout=self.timeout, verify=self._verify),
                               retry=False)
         return self._json(response, 'POST', url)
-
-    def healthz(self):
-        return self._get_json(self.base_url + '/healthz')
 
     # -- plumbing ----------------------------------------------------------------------------------
 

@@ -69,14 +69,6 @@ def upgrade_versions(packages):
     return result
 
 
-def major_version(version):
-    """'3.1.5-1.el8' -> 3; None when there is no version."""
-    if not version:
-        return None
-    head = version.split('.', 1)[0].split('-', 1)[0]
-    return int(head) if head.isdigit() else None
-
-
 def _vr(package):
     return '{}-{}'.format(package.version, package.release)
 

@@ -1,5 +1,5 @@
 """
-Test support for the project's RPMs (tests/): the packages, built once per session by packaging/build-rpms
+Test support for the project's RPMs (integration/): the packages, built once per session by packaging/build-rpms
 with the real rpmbuild, and scratch roots to install them into with the real rpm (``--root``, its own
 database inside the root, no dependency resolution).
 """

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from testing.daemon import DaemonProcess
-from tripleo_upgrade_libraries import tripleo_checks, tripleo_config, tripleo_facts
+from tripleo_upgrade_libraries import tripleo_archive, tripleo_checks, tripleo_config, tripleo_facts
 from tripleo_upgrade_libraries.tripleo_helper_client import HelperClient
 
 
@@ -165,7 +165,7 @@ def test_archive_estimate_counts_tar_headers_and_blocks(tmp_path):
     (tmp_path / 'd').mkdir()
     (tmp_path / 'd' / 'a').write_bytes(b'a' * 513)
     os.symlink('a', str(tmp_path / 'd' / 'link'))
-    assert tripleo_checks.estimate_archive_bytes([str(tmp_path / 'd')]) == (512 + 512 + 1024 + 512, [], [])
+    assert tripleo_archive.estimate_bytes([str(tmp_path / 'd')]) == (512 + 512 + 1024 + 512, [], [])
 
 
 def test_informational_reports_for_a_controller_with_l3_agents():

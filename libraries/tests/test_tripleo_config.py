@@ -1,4 +1,7 @@
 """The tripleo_upgrade section read from real YAML files, as leapp and the node commands read them."""
+import os
+import re
+
 import pytest
 
 from tripleo_upgrade_libraries import tripleo_config
@@ -189,14 +192,16 @@ def test_persist_items_shape(configure, items, expected):
 
 
 def test_repositories_take_the_options_a_satellite_or_mirror_needs(configure):
+    # Block style: RHEL 8's PyYAML 3.12 refuses an unquoted URL inside [...] or {...}.
     values, findings = configure(
         'target_repositories:\n'
-        '  - {id: rhel-9-baseos, name: RHEL 9 BaseOS, baseurl: [https://sat/BaseOS, https://mirror/BaseOS],\n'
-        '     gpgcheck: true, gpgkey: file:///etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-release, sslverify: true,\n'
-        '     sslcacert: /etc/rhsm/ca/katello-server-ca.pem, sslclientcert: /etc/pki/entitlement/1.pem,\n'
-        '     sslclientkey: /etc/pki/entitlement/1-key.pem, proxy: http://proxy:3128, proxy_username: u,\n'
-        '     proxy_password: p, priority: 10, module_hotfixes: true, skip_if_unavailable: false}\n'
-        '  - {id: rhosp-17.1, mirrorlist: https://mirror/osp17.1/mirrors}')
+        '  - id: rhel-9-baseos\n    name: RHEL 9 BaseOS\n    baseurl:\n      - https://sat/BaseOS\n'
+        '      - https://mirror/BaseOS\n'
+        '    gpgcheck: true\n    gpgkey: file:///etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-release\n    sslverify: true\n'
+        '    sslcacert: /etc/rhsm/ca/katello-server-ca.pem\n    sslclientcert: /etc/pki/entitlement/1.pem\n'
+        '    sslclientkey: /etc/pki/entitlement/1-key.pem\n    proxy: http://proxy:3128\n    proxy_username: u\n'
+        '    proxy_password: p\n    priority: 10\n    module_hotfixes: true\n    skip_if_unavailable: false\n'
+        '  - id: rhosp-17.1\n    mirrorlist: https://mirror/osp17.1/mirrors')
     assert findings == []
     assert [r['id'] for r in values['target_repositories']] == ['rhel-9-baseos', 'rhosp-17.1']
 
@@ -228,3 +233,22 @@ def test_the_config_dir_is_the_one_leapp_conf_names(tmp_path):
     conf.write_text('[repositories]\nrepo_path=/etc/leapp/repos.d/\n\n[actor_config]\npath=/srv/leapp/conf.d/\n')
     assert tripleo_config.leapp_config_dir(str(conf)) == '/srv/leapp/conf.d'
     assert tripleo_config.leapp_config_dir(str(tmp_path / 'absent.conf')) == tripleo_config.DEFAULT_CONFIG_DIR
+
+
+def test_a_framework_without_actor_configuration_is_one_clear_inhibitor():
+    finding = tripleo_config.unsupported_framework('0.17.0')
+    assert finding.inhibitor and finding.key == 'tripleo_upgrade.config.framework'
+    assert 'leapp 0.17.0 has no actor configuration' in finding.summary and '0.19 or newer' in finding.summary
+
+
+def test_the_packaged_example_is_a_valid_section_on_this_python(tmp_path, token_file):
+    """The example an operator uncomments must load with the node's own PyYAML (3.12 on RHEL 8)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, 'packaging', 'tripleo_upgrade.yaml')) as f:
+        lines = [re.sub(r'^# ?', '', line) for line in f.read().splitlines()
+                 if re.match(r'^# ?(tripleo_upgrade:|  )', line)]
+    conf_dir = tmp_path / 'example'
+    conf_dir.mkdir()
+    (conf_dir / 'tripleo_upgrade.yaml').write_text('\n'.join(lines) + '\n')
+    _, findings = tripleo_config.load(str(conf_dir), overrides={'token_file': token_file, 'ca_file': ''})
+    assert findings == []

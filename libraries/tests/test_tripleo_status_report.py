@@ -43,4 +43,5 @@ def test_unreachable_daemon_gives_a_sentence_not_an_exception(helper_daemon):
     client = HelperClient(helper_daemon.url, token, timeout=5, retries=0)
     message = tripleo_status_report.send_preupgrade(client, 'controller-1', [])
     assert message.startswith('the pre-upgrade report of controller-1 was not sent to the helper daemon: PUT ')
-    assert 'unreachable' in message
+    # Refused, or reset by whatever took the freed port meanwhile (other test runs on this machine): no answer.
+    assert 'unreachable' in message or 'the connection to the daemon failed' in message

@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tripleo_upgrade_libraries.tripleo_systemd import Systemd, SystemdError, Unit
@@ -80,3 +84,29 @@ def test_unreachable_bus_is_one_clear_message(tmp_path):
     with pytest.raises(SystemdError) as error:
         Systemd('unix:path={}/nothing'.format(tmp_path))
     assert str(error.value).startswith('cannot reach systemd on unix:path={}/nothing: '.format(tmp_path))
+
+
+def test_without_dbus_python_every_library_loads_and_the_checks_say_what_to_install(tmp_path):
+    """Leapp imports every library of the repository at start: one missing module must not stop all of leapp."""
+    script = '''
+import importlib, os, sys
+sys.modules["dbus"] = None  # as on a node without python3-dbus: `import dbus` raises ImportError
+from testing.libraries import register_libraries_package
+package = register_libraries_package()
+for name in sorted(os.listdir(package.__path__[0])):
+    if name.startswith("tripleo_") and name.endswith(".py"):
+        importlib.import_module(package.__name__ + "." + name[:-3])
+from tripleo_upgrade_libraries import tripleo_checks, tripleo_systemd
+[finding] = [f for f in [tripleo_checks._dbus_bindings()] if f]
+print(finding.key, finding.inhibitor, finding.remediation)
+try:
+    tripleo_systemd.Systemd()
+except tripleo_systemd.SystemdError as exc:
+    print("SystemdError:", exc)
+'''
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, '-c', script], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert 'tripleo_upgrade.python3_dbus True Install the package: `dnf install python3-dbus`' in done.stdout
+    assert 'SystemdError: the D-Bus Python bindings cannot be imported' in done.stdout

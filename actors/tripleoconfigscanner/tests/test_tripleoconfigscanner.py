@@ -109,3 +109,19 @@ def test_leapps_loader_fails_on_a_split_section_and_the_config_check_says_why(co
     _, findings = tripleo_config.load(str(conf_dir))
     assert [f.key for f in findings] == ['tripleo_upgrade.config.file']
     assert 'leapp cannot merge a section split over two files' in findings[0].summary
+
+
+def test_a_framework_without_actor_configuration_is_an_inhibitor_not_a_traceback(current_actor_context, conf_dir,
+                                                                                 token_file, monkeypatch):
+    from leapp.actors import Actor
+    configure(conf_dir, token_file)
+    initialise = Actor.__init__
+
+    def without_config(self, *args, **kwargs):  # as on leapp < 0.19, whose actors have no config
+        initialise(self, *args, **kwargs)
+        del self.config
+    monkeypatch.setattr(Actor, '__init__', without_config)
+    current_actor_context.run()
+    [report] = current_actor_context.consume(Report)
+    assert is_inhibitor(report.report) and report.report['key'] == 'tripleo_upgrade.config.framework'
+    assert not current_actor_context.consume(TripleoUpgradeConfig)

@@ -118,7 +118,8 @@ def test_example_configuration_cannot_break_leapp(scratch_root, rpms):
         f.write('a' * 43 + '\n')
     os.chmod(token, 0o600)
     section = dict(example['tripleo_upgrade'], token_file=token, ca_file='')
-    values, findings = tripleo_config.validate(section, config_dir=scratch_root('/etc/leapp/actor_conf.d'))
+    values, findings = tripleo_config.validate(section, tripleo_config.read_section(
+        scratch_root('/etc/leapp/actor_conf.d')))
     assert findings == [] and values['daemon_url'] == example['tripleo_upgrade']['daemon_url']
 
 
