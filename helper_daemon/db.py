@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS node_events (
     reports_json TEXT
 );
 CREATE INDEX IF NOT EXISTS node_events_node ON node_events (node, id);
+-- GET /v1/status: each node's latest report time, one index seek per node whatever the history.
+CREATE INDEX IF NOT EXISTS node_events_node_at ON node_events (node, at);
+-- Lease decisions load the rows of the requester's role and the ceph-mon hosts only.
+CREATE INDEX IF NOT EXISTS nodes_role ON nodes (role);
+CREATE INDEX IF NOT EXISTS nodes_ceph_mon ON nodes (ceph_mon) WHERE ceph_mon;
 -- What the bounded timeline dropped, per node: how many reports, when, and which phases (so "this node once
 -- reported completed" survives the reports themselves).
 CREATE TABLE IF NOT EXISTS node_events_dropped (

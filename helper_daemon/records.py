@@ -66,6 +66,17 @@ def policy_nodes(conn: sqlite3.Connection) -> dict[str, policy.Node]:
                                    r["os_release"], r["phase"]) for r in rows}
 
 
+def lease_nodes(conn: sqlite3.Connection, node: str) -> dict[str, policy.Node]:
+    """What a lease decision for `node` needs: the nodes of its role and, for a ceph-mon host, every ceph-mon
+    host (indexed; not the whole fleet). Empty when `node` is not registered."""
+    rows = conn.execute("SELECT name, role, ceph_mon, one_by_one, os_release, phase FROM nodes WHERE role = "
+                        "(SELECT role FROM nodes WHERE name = ?) UNION SELECT name, role, ceph_mon, one_by_one, "
+                        "os_release, phase FROM nodes WHERE ceph_mon AND (SELECT ceph_mon FROM nodes WHERE name = ?)",
+                        (node, node)).fetchall()
+    return {r["name"]: policy.Node(r["name"], r["role"], bool(r["ceph_mon"]), bool(r["one_by_one"]),
+                                   r["os_release"], r["phase"]) for r in rows}
+
+
 def fleet_nodes(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every node with its last reported state, by role then name (GET /v1/status)."""
     return conn.execute("SELECT name, role, ceph_mon, one_by_one, phase, os_release, leapp_run_id, error, "
@@ -145,7 +156,9 @@ def node_status(conn: sqlite3.Connection, node: str) -> tuple[dict, list[dict]]:
 
 
 def last_report_times(conn: sqlite3.Connection) -> dict[str, str]:
-    return dict(conn.execute("SELECT node, MAX(at) FROM node_events GROUP BY node").fetchall())
+    """Node -> its latest report time (nodes that never reported are left out): one index seek per node."""
+    rows = conn.execute("SELECT name, (SELECT MAX(at) FROM node_events WHERE node = nodes.name) FROM nodes").fetchall()
+    return {name: at for name, at in rows if at is not None}
 
 
 def started_nodes(conn: sqlite3.Connection) -> set[str]:

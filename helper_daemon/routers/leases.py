@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/nodes/{node}/lease", tags=["leases"])
 
 
 def _decide(conn: sqlite3.Connection, node: str, settings: Settings) -> tuple[policy.Decision, dict]:
-    nodes = records.policy_nodes(conn)
+    nodes = records.lease_nodes(conn, node)
     if node not in nodes:
         raise ApiError(404, "unknown node", f"node {node!r} is not registered")
     leases = records.leases(conn)
