@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from tripleo_upgrade_libraries import tripleo_helper_client, tripleo_transfer
@@ -214,6 +215,7 @@ class CuttingProxy(object):
         self.direction = direction  # 'up': client -> daemon (push), 'down': daemon -> client (pull)
         self.limit = limit
         self.on_cut = on_cut
+        self.on_chunk = lambda moved: None  # called with the bytes moved so far, before each chunk is relayed
         self.cuts = 0
         self._listener = socket.socket()
         self._listener.bind(('127.0.0.1', 0))
@@ -249,6 +251,8 @@ class CuttingProxy(object):
                     self.on_cut()
                     self._cut(client, upstream)
                     return
+                if direction == self.direction:
+                    self.on_chunk(moved)
                 dst.sendall(data)
                 moved += len(data)
         except OSError:
@@ -372,3 +376,76 @@ def test_a_datadir_whose_parent_is_missing_is_a_clear_refusal(cloud, tmp_path):
     assert 'Traceback' not in refused.stderr
     assert 'cannot stage the transfer next to {}'.format(datadir) in refused.stderr
     assert not os.path.exists(cloud.flag)
+
+
+def _wait_for_follower(daemon, timeout=30):
+    """Until the daemon logged a pull following the upload in progress (the audit detail of GET ?follow=true)."""
+    deadline = time.monotonic() + timeout
+    while 'following the upload in progress' not in daemon.log():
+        assert time.monotonic() < deadline, 'the pull never followed the upload'
+        time.sleep(0.05)
+
+
+def test_a_pull_that_follows_the_push_installs_the_same_database(cloud):
+    cloud.source.start().sql(DATASET)
+    expected = cloud.source.fingerprint('cloud')
+    cloud.source.stop()
+    assert cloud.open_transfer().status_code == 201
+    # The pull starts first and waits for the push; the push goes through a relay that holds it until the pull
+    # follows, so the pull reads the upload while it is being stored.
+    following = subprocess.Popen([sys.executable, PULL, '--daemon-url', cloud.daemon.url, '--token-file',
+                                  cloud.target_token, '--node', TARGET, '--datadir', str(cloud.target.datadir),
+                                  '--timeout', '60', '--flag-file', cloud.flag, '--follow'],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    proxy = CuttingProxy(cloud.daemon.port, 'up', 1 << 40)
+    proxy.on_chunk = lambda moved: moved > (2 << 20) and _wait_for_follower(cloud.daemon)
+    try:
+        pushed = push(cloud, proxy.url)
+    finally:
+        proxy.close()
+    out, err = following.communicate(timeout=300)
+    assert pushed.returncode == 0, pushed.stderr
+    assert following.returncode == 0, err
+    assert 'transfer sealed' in out
+    assert json.load(open(cloud.flag))['state'] == 'installed'
+    assert cloud.target.start().fingerprint('cloud') == expected
+
+
+@pytest.mark.parametrize('failure', ['connection cut', 'daemon killed'])
+def test_a_push_that_dies_while_the_pull_follows_leaves_the_target_untouched(cloud, failure):
+    cloud.target.start().sql('CREATE DATABASE fresh_install')
+    cloud.target.stop()
+    parent = os.path.dirname(cloud.target.datadir)
+    before, parent_before = snapshot(cloud.target.datadir), sorted(os.listdir(parent))
+    assert cloud.open_transfer().status_code == 201
+    following = subprocess.Popen([sys.executable, PULL, '--daemon-url', cloud.daemon.url, '--token-file',
+                                  cloud.target_token, '--node', TARGET, '--datadir', str(cloud.target.datadir),
+                                  '--timeout', '20', '--flag-file', cloud.flag, '--follow'],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+
+    def cut():
+        _wait_for_follower(cloud.daemon)
+        time.sleep(0.3)  # the pull has unpacked some of it
+        if failure == 'daemon killed':
+            cloud.daemon.kill()
+
+    proxy = CuttingProxy(cloud.daemon.port, 'up', 6 << 20, cut)
+    try:
+        interrupted = push(cloud, proxy.url)
+    finally:
+        proxy.close()
+    _, err = following.communicate(timeout=120)
+    assert proxy.cuts >= 1
+    assert interrupted.returncode == 1
+    assert following.returncode == 1, err
+    assert 'error:' in err and 'Traceback' not in err
+    assert snapshot(cloud.target.datadir) == before
+    assert sorted(os.listdir(parent)) == parent_before
+    assert not os.path.exists(cloud.flag)
+
+    if failure == 'daemon killed':
+        cloud.daemon.start()
+    assert push(cloud).returncode == 0
+    rerun = pull(cloud)
+    assert rerun.returncode == 0, rerun.stderr
+    assert 'fresh_install' not in os.listdir(cloud.target.datadir)
