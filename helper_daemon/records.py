@@ -83,6 +83,17 @@ def fleet_nodes(conn: sqlite3.Connection) -> list[sqlite3.Row]:
                         "reports_json FROM nodes ORDER BY role, name").fetchall()
 
 
+def fleet_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """`fleet_nodes` for GET /v1/status, done in SQLite: each node's `last_report_at` (an index seek) and, instead
+    of the whole reports, `inhibitors_json` (a JSON array of {"key","title","remediation"} of its inhibitors)."""
+    return conn.execute(
+        "SELECT name, role, ceph_mon, one_by_one, phase, os_release, leapp_run_id, error, "
+        "(SELECT MAX(at) FROM node_events WHERE node = nodes.name) AS last_report_at, "
+        "(SELECT json_group_array(json_object('key', value ->> '$.key', 'title', value ->> '$.title', "
+        "'remediation', value ->> '$.remediation')) FROM json_each(nodes.reports_json) "
+        "WHERE value ->> '$.inhibitor') AS inhibitors_json FROM nodes ORDER BY role, name").fetchall()
+
+
 def node_phases(conn: sqlite3.Connection) -> dict[str, Optional[str]]:
     return {row["name"]: row["phase"] for row in conn.execute("SELECT name, phase FROM nodes")}
 

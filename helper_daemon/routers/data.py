@@ -45,6 +45,9 @@ _BINARY = {"type": "string", "format": "binary"}
 _STORED_HEADERS = {
     "Content-Length": {"schema": {"type": "integer"}, "description": "the item's size in bytes"},
     "Repr-Digest": {"schema": {"type": "string"}, "description": "sha-256=:<base64>: of the item (RFC 9530)"},
+    "Item-Encoding": {"schema": {"type": "string", "enum": ["identity", "zstd"]},
+                      "description": "how the stored bytes are encoded, as uploaded (zstd: Content-Type "
+                      "application/zstd); Repr-Digest and Content-Length are those of the stored bytes"},
     "Item-State": {"schema": {"type": "string", "enum": ["uploading"]},
                    "description": "GET ?follow=true only: the body follows an upload in progress (chunked, no "
                    "Content-Length or Repr-Digest; HEAD gives the stored item's once it ended)"},
@@ -53,11 +56,14 @@ _STORED_HEADERS = {
 UPLOAD_BODY = {
     "requestBody": {"required": False, "description": "the item's bytes, at most max_item_bytes (none: an "
                     "empty item). With a 'Content-Digest: sha-256=:<base64>:' header (RFC 9530) they are verified: "
-                    "a mismatch is a 400 and stores nothing.",
-                    "content": {"application/octet-stream": {"schema": _BINARY}}},
+                    "a mismatch is a 400 and stores nothing. "
+                    "Content-Type application/zstd stores the item with encoding zstd (the bytes are a zstd "
+                    "frame, and its sha256 is theirs); any other type stores it as identity (opaque bytes).",
+                    "content": {"application/octet-stream": {"schema": _BINARY},
+                                "application/zstd": {"schema": _BINARY}}},
 }
 ITEM_CONTENT = {"description": "the item's bytes", "headers": _STORED_HEADERS,
-                "content": {"application/octet-stream": {"schema": _BINARY}}}
+                "content": {"application/octet-stream": {"schema": _BINARY}, "application/zstd": {"schema": _BINARY}}}
 ITEM_HEADERS = {"description": "the item's size and digest, no body", "headers": _STORED_HEADERS,
                 "content": {"application/octet-stream": {"schema": _BINARY}}}
 
@@ -128,6 +134,8 @@ async def _written(writing: Optional[asyncio.Future], metrics, live: _LiveUpload
 async def put_item(node: NodeName, item: ItemName, request: Request, caller: NodeOrAdminCaller, db: DatabaseDep,
                    store: StoreDep, metrics: MetricsDep, settings: SettingsDep) -> dict:
     length = _content_length(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    encoding = "zstd" if content_type == "application/zstd" else "identity"
     header = request.headers.get("content-digest")
     expected = parse_content_digest(header) if header else None
     too_large = ApiError(413, "too large", f"item {item!r} exceeds max_item_bytes={settings.max_item_bytes}; "
@@ -137,7 +145,7 @@ async def put_item(node: NodeName, item: ItemName, request: Request, caller: Nod
     try:
         if length is not None:
             store.check_reserve(length)
-        upload = await to_thread.run_sync(store.begin_upload, node, item)
+        upload = await to_thread.run_sync(store.begin_upload, node, item, encoding)
     except StoreError as exc:
         await _audit_async(db, caller, "put-refused", node, item, size=length, detail=exc.detail)
         raise
@@ -189,12 +197,12 @@ async def put_item(node: NodeName, item: ItemName, request: Request, caller: Nod
             del _live_uploads[(node, item)]
     metrics.add("uploads_total")
     await _audit_async(db, caller, "put", node, item, obj)
-    return {"node": node, "item": item, "size": obj.size, "sha256": obj.sha256}
+    return {"node": node, "item": item, "size": obj.size, "sha256": obj.sha256, "encoding": obj.encoding}
 
 
 def _object_headers(obj: StoredObject) -> dict:
-    return {"content-length": str(obj.size), "repr-digest": repr_digest(obj.sha256),
-            "content-type": "application/octet-stream",
+    return {"content-length": str(obj.size), "repr-digest": repr_digest(obj.sha256), "item-encoding": obj.encoding,
+            "content-type": "application/zstd" if obj.encoding == "zstd" else "application/octet-stream",
             "last-modified": email.utils.formatdate(obj.stored_at_ns / 1e9, usegmt=True)}
 
 
@@ -253,16 +261,19 @@ async def get_item(node: NodeName, item: ItemName, caller: ItemReaderCaller, db:
     if live is not None:
         await _audit_async(db, caller, "get", node, item, detail=", ".join(
             filter(None, ["following the upload in progress", _via_transfer(caller)])))
-        return StreamingResponse(_follow(live, fd, metrics), media_type="application/octet-stream",
-                                 headers={"item-state": "uploading"})
+        zstd = live.upload.encoding == "zstd"
+        return StreamingResponse(_follow(live, fd, metrics),
+                                 media_type="application/zstd" if zstd else "application/octet-stream",
+                                 headers={"item-state": "uploading", "item-encoding": live.upload.encoding})
     obj, fileobj = await to_thread.run_sync(store.open_current, node, item)
     if obj is None:
         if fileobj is not None:
             fileobj.close()
         raise _missing(node, item)
     await _audit_async(db, caller, "get", node, item, obj, detail=_via_transfer(caller))
+    headers = _object_headers(obj)
     return StreamingResponse(store.iter_file(fileobj, lambda n: metrics.add("bytes_served", n)),
-                             headers=_object_headers(obj), media_type="application/octet-stream")
+                             headers=headers, media_type=headers["content-type"])
 
 
 @router.head("/{item:item_path}", summary="Size and digest of an item",

@@ -52,8 +52,8 @@ def run_tool(tool, url, token_file, node, datadir, *extra, python=None):
                           timeout=300)
 
 
-def push(cloud, url=None):
-    return run_tool(PUSH, url or cloud.daemon.url, cloud.source_token, SOURCE, cloud.source.datadir,
+def push(cloud, url=None, *extra):
+    return run_tool(PUSH, url or cloud.daemon.url, cloud.source_token, SOURCE, cloud.source.datadir, *extra,
                     python=_python36())
 
 
@@ -130,6 +130,12 @@ def test_database_moves_once_from_the_old_node_to_the_new_one(cloud):
     source.stop()
     pushed = push(cloud)
     assert pushed.returncode == 0, pushed.stderr
+    # zstd is installed here: compressed by default, and the daemon's item says so (its sha256 is of those bytes).
+    assert 'compressed with zstd' in pushed.stdout
+    [item] = cloud.daemon.admin().get('{}/v1/nodes/{}/data'.format(cloud.daemon.url, SOURCE)).json()['items']
+    assert item['encoding'] == 'zstd'
+    assert item['size'] * 3 < sum(os.path.getsize(os.path.join(d, f))
+                                  for d, _, names in os.walk(source.datadir) for f in names)
     pulled = pull(cloud)
     assert pulled.returncode == 0, pulled.stderr
     assert 'transfer sealed' in pulled.stdout
@@ -281,12 +287,13 @@ def test_interrupted_transfer_leaves_the_target_datadir_untouched(cloud, stage, 
     before, parent_before = snapshot(cloud.target.datadir), sorted(os.listdir(parent))
     assert cloud.open_transfer().status_code == 201
     if stage == 'pull':
-        assert push(cloud).returncode == 0
+        assert push(cloud, None, '--compress', 'none').returncode == 0
 
     on_cut = cloud.daemon.kill if failure == 'daemon killed' else (lambda: None)
     proxy = CuttingProxy(cloud.daemon.port, 'up' if stage == 'push' else 'down', 4 << 20, on_cut)
     try:
-        interrupted = push(cloud, proxy.url) if stage == 'push' else pull(cloud, proxy.url)
+        # Uncompressed, so the archive is many times the cut's 4 MiB.
+        interrupted = push(cloud, proxy.url, '--compress', 'none') if stage == 'push' else pull(cloud, proxy.url)
     finally:
         proxy.close()
     assert proxy.cuts >= 1
@@ -431,7 +438,7 @@ def test_a_push_that_dies_while_the_pull_follows_leaves_the_target_untouched(clo
 
     proxy = CuttingProxy(cloud.daemon.port, 'up', 6 << 20, cut)
     try:
-        interrupted = push(cloud, proxy.url)
+        interrupted = push(cloud, proxy.url, '--compress', 'none')
     finally:
         proxy.close()
     _, err = following.communicate(timeout=120)
@@ -449,3 +456,24 @@ def test_a_push_that_dies_while_the_pull_follows_leaves_the_target_untouched(clo
     rerun = pull(cloud)
     assert rerun.returncode == 0, rerun.stderr
     assert 'fresh_install' not in os.listdir(cloud.target.datadir)
+
+
+def test_push_without_zstd_sends_an_uncompressed_archive_and_says_so(cloud, tmp_path):
+    assert cloud.open_transfer().status_code == 201
+    # A bare RHEL 8 node: tar and Python, no zstd binary on PATH.
+    bare = tmp_path / 'bin'
+    bare.mkdir()
+    os.symlink(subprocess.check_output(['bash', '-c', 'command -v tar'], universal_newlines=True).strip(),
+               str(bare / 'tar'))
+    env = dict(os.environ, PATH=str(bare))
+    command = [_python36(), PUSH, '--daemon-url', cloud.daemon.url, '--token-file', cloud.source_token, '--node',
+               SOURCE, '--datadir', cloud.source.datadir]
+    insisted = subprocess.run(command + ['--compress', 'zstd'], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+    assert insisted.returncode == 1 and 'no zstd binary on this node' in insisted.stderr
+    pushed = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert pushed.returncode == 0, pushed.stderr
+    assert 'not compressed' in pushed.stdout
+    [item] = cloud.daemon.admin().get('{}/v1/nodes/{}/data'.format(cloud.daemon.url, SOURCE)).json()['items']
+    assert item['encoding'] == 'identity'
+    assert pull(cloud).returncode == 0
