@@ -31,6 +31,18 @@ CREATE TABLE IF NOT EXISTS nodes (
     reports_json TEXT,
     updated_at TEXT
 );
+-- nodes_version counts changes of what the lease and transfer rules read from `nodes` (in any process: the CLI
+-- registers nodes too), so a decision may reuse the rows it loaded while the count is the same.
+CREATE TABLE IF NOT EXISTS nodes_version (id INTEGER PRIMARY KEY CHECK (id = 0), version INTEGER NOT NULL);
+INSERT OR IGNORE INTO nodes_version (id, version) VALUES (0, 0);
+CREATE TRIGGER IF NOT EXISTS nodes_inserted AFTER INSERT ON nodes
+    BEGIN UPDATE nodes_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS nodes_deleted AFTER DELETE ON nodes
+    BEGIN UPDATE nodes_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS nodes_updated AFTER UPDATE ON nodes
+    WHEN OLD.name IS NOT NEW.name OR OLD.role IS NOT NEW.role OR OLD.ceph_mon IS NOT NEW.ceph_mon
+      OR OLD.one_by_one IS NOT NEW.one_by_one OR OLD.os_release IS NOT NEW.os_release OR OLD.phase IS NOT NEW.phase
+    BEGIN UPDATE nodes_version SET version = version + 1; END;
 CREATE TABLE IF NOT EXISTS node_events (
     id INTEGER PRIMARY KEY,
     node TEXT NOT NULL,

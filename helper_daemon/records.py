@@ -66,15 +66,32 @@ def policy_nodes(conn: sqlite3.Connection) -> dict[str, policy.Node]:
                                    r["os_release"], r["phase"]) for r in rows}
 
 
-def lease_nodes(conn: sqlite3.Connection, node: str) -> dict[str, policy.Node]:
+def nodes_version(conn: sqlite3.Connection) -> int:
+    """Changes whenever a row of `nodes` changes what the rules read (db.py's triggers, in any process)."""
+    return conn.execute("SELECT version FROM nodes_version").fetchone()[0]
+
+
+def lease_nodes(conn: sqlite3.Connection, node: str, cache: Optional[dict] = None) -> dict[str, policy.Node]:
     """What a lease decision for `node` needs: the nodes of its role and, for a ceph-mon host, every ceph-mon
-    host (indexed; not the whole fleet). Empty when `node` is not registered."""
-    rows = conn.execute("SELECT name, role, ceph_mon, one_by_one, os_release, phase FROM nodes WHERE role = "
-                        "(SELECT role FROM nodes WHERE name = ?) UNION SELECT name, role, ceph_mon, one_by_one, "
-                        "os_release, phase FROM nodes WHERE ceph_mon AND (SELECT ceph_mon FROM nodes WHERE name = ?)",
-                        (node, node)).fetchall()
-    return {r["name"]: policy.Node(r["name"], r["role"], bool(r["ceph_mon"]), bool(r["one_by_one"]),
-                                   r["os_release"], r["phase"]) for r in rows}
+    host (indexed; not the whole fleet). Empty when `node` is not registered.
+
+    `cache` (a dict the caller keeps for this database) reuses the rows loaded for the same role while
+    `nodes_version` is unchanged: a role of hundreds of nodes is then not read again for every request."""
+    me = conn.execute("SELECT role, ceph_mon FROM nodes WHERE name = ?", (node,)).fetchone()
+    if me is None:
+        return {}
+    key = (me[0], bool(me[1]))
+    version = nodes_version(conn) if cache is not None else None
+    if cache is not None and key in cache and cache[key][0] == version:
+        return cache[key][1]
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: cheaper for hundreds of rows
+    rows = cursor.execute("SELECT name, role, ceph_mon, one_by_one, os_release, phase FROM nodes "
+                          "WHERE role = ? OR (ceph_mon AND ?)", key).fetchall()
+    nodes = {r[0]: policy.Node(r[0], r[1], bool(r[2]), bool(r[3]), r[4], r[5]) for r in rows}
+    if cache is not None:
+        cache[key] = (version, nodes)
+    return nodes
 
 
 def fleet_nodes(conn: sqlite3.Connection) -> list[sqlite3.Row]:
