@@ -34,31 +34,79 @@ SSH_CLIENT_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFil
 # ---------------------------------------------------------------------------------------------
 # Test tree
 
-def make_tree(root, total_bytes, seed=0, large_share=0.85):
+def make_tree(root, total_bytes, seed=0, large_share=0.85, content='random'):
     """Fill ``root`` with about ``total_bytes`` of files, the same every time for the same arguments.
 
     Like a database or config tree: ``large_share`` of the bytes in a few large files (1/8 of the
     total each, at least 1 MiB) and the rest in many small files (512 B - 64 KiB) spread over
-    nested directories. Content is pseudo-random, so it neither compresses nor deduplicates.
+    nested directories. ``content='random'``: pseudo-random bytes, which neither compress nor deduplicate;
+    ``'text'``: lines like a node's state and configuration (key = value settings, JSON with UUIDs, log lines
+    with timestamps and request ids), which compress several times as real node data does.
     Returns ``(files, bytes)`` written.
     """
     rng = random.Random(seed)
+    if content == 'text':
+        pool = _text_pool(rng)
+        _write = lambda path, size, rng: _write_text_file(path, size, rng, pool)  # noqa: E731
+    else:
+        _write = _write_random_file
     os.makedirs(root, exist_ok=True)
     files = written = 0
     large_left = int(total_bytes * large_share)
     large_size = max(MIB, total_bytes // 8)
     while large_left > 0:
         size = min(large_size, large_left)
-        written += _write_random_file(os.path.join(root, 'large-{:03d}.ibd'.format(files)), size, rng)
+        written += _write(os.path.join(root, 'large-{:03d}.ibd'.format(files)), size, rng)
         large_left -= size
         files += 1
     while written < total_bytes:
         size = min(rng.randint(512, 64 * 1024), total_bytes - written)
         directory = os.path.join(root, 'd{:02d}'.format(files % 16), 's{:02d}'.format(files % 7))
         os.makedirs(directory, exist_ok=True)
-        written += _write_random_file(os.path.join(directory, 'f{:06d}.dat'.format(files)), size, rng)
+        written += _write(os.path.join(directory, 'f{:06d}.dat'.format(files)), size, rng)
         files += 1
     return files, written
+
+
+WORDS = ('nova', 'compute', 'instance', 'neutron', 'port', 'network', 'volume', 'cinder', 'glance', 'image',
+         'keystone', 'token', 'project', 'allocation', 'scheduler', 'libvirt', 'qemu', 'ovs', 'bridge', 'active',
+         'building', 'error', 'debug', 'info', 'warning', 'request', 'response', 'host', 'agent', 'state')
+
+
+def _text_pool(rng, size=32 * MIB):
+    """32 MiB of node-data-like text, the source of every 'text' file (at random offsets)."""
+    lines, total = [], 0
+    while total < size:
+        kind = rng.random()
+        uuid = '{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}'.format(rng.getrandbits(32), rng.getrandbits(16),
+                                                             rng.getrandbits(12), rng.getrandbits(12),
+                                                             rng.getrandbits(48))
+        if kind < 0.4:
+            line = '2026-11-{:02d} {:02d}:{:02d}:{:02d}.{:03d} {} {} {} [req-{} - - - - -] {}\n'.format(
+                rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59), rng.randint(0, 999),
+                rng.randint(1000, 99999), rng.choice(('INFO', 'DEBUG', 'WARNING')),
+                'nova.' + rng.choice(WORDS), uuid, ' '.join(rng.choice(WORDS) for _ in range(rng.randint(4, 14))))
+        elif kind < 0.7:
+            line = '{{"uuid": "{}", "{}": "{}", "{}": {}, "tags": ["{}", "{}"]}}\n'.format(
+                uuid, rng.choice(WORDS), rng.choice(WORDS), rng.choice(WORDS), rng.randint(0, 65535),
+                rng.choice(WORDS), rng.choice(WORDS))
+        else:
+            line = '{}_{} = {}\n'.format(rng.choice(WORDS), rng.choice(WORDS), rng.choice(
+                (str(rng.randint(0, 4096)), rng.choice(WORDS), uuid, 'True', 'False')))
+        lines.append(line)
+        total += len(line)
+    return ''.join(lines).encode()
+
+
+def _write_text_file(path, size, rng, pool):
+    with open(path, 'wb') as out:
+        left = size
+        while left:
+            chunk = min(left, MIB)
+            start = rng.randrange(0, len(pool) - chunk)
+            out.write(pool[start:start + chunk])
+            left -= chunk
+    return size
 
 
 def _write_random_file(path, size, rng):
