@@ -165,15 +165,16 @@ class HelperClient(object):
 
     # -- data items ------------------------------------------------------------------------------
 
-    def put_item(self, node, item, source, sha256_hex=None):
+    def put_item(self, node, item, source, sha256_hex=None, encoding=None):
         """
         Stream ``source`` (a file object, or an iterable of bytes) to the daemon as ``node``'s ``item``.
 
         A seekable file is retried on connection failures; an iterable cannot be replayed and is not.
-        The sha256 of what was sent is always compared with what the daemon stored.
+        The sha256 of what was sent is always compared with what the daemon stored. ``encoding='zstd'``: the
+        bytes are a zstd frame, and the daemon records that with the item (its sha256 is of the compressed bytes).
         """
         url = self._url('nodes', node, 'data', item)
-        headers = {'Content-Type': 'application/octet-stream'}
+        headers = {'Content-Type': 'application/zstd' if encoding == 'zstd' else 'application/octet-stream'}
         if sha256_hex:
             headers['Content-Digest'] = 'sha-256=:{}:'.format(_b64_digest(sha256_hex))
         seekable = _seekable(source)
