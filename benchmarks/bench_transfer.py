@@ -12,7 +12,8 @@ each from a cold page cache (unless --warm) and timed until its data is on disk 
 - daemon push, then pull: `tools/tripleo-transfer-push` on the source, then `tools/tripleo-transfer-pull` on the
   target, through the helper daemon on loopback (plain HTTP), a fresh daemon and transfer per run;
 - daemon push || pull (downtime): both started together, the pull following the push through the daemon;
-  the downtime is push start to pull sealed.
+  the downtime is push start to pull sealed (zstd, the push's default where zstd is installed);
+- push || pull, uncompressed: the same with `--compress none` (a node without zstd).
 
 Printed per method: median wall time and its range, MiB/s, median CPU-seconds (every process of the method: tar,
 zstd, curl, the tools and the daemon) and its range, and both ratios to the raw copy against the goals of
@@ -154,9 +155,9 @@ class DaemonTransfers(object):
         finish(run_tool(self.tool('tripleo-transfer-pull', TARGET, target, '--flag-file', self.flag)))
         subprocess.run(['sync'], check=True)
 
-    def push_and_pull(self, source, target):
+    def push_and_pull(self, source, target, *push_options):
         """Both at once: the pull follows the push through the daemon (the downtime: push start to sealed)."""
-        push = run_tool(self.tool('tripleo-transfer-push', SOURCE, source))
+        push = run_tool(self.tool('tripleo-transfer-push', SOURCE, source, *push_options))
         pull = run_tool(self.tool('tripleo-transfer-pull', TARGET, target, '--flag-file', self.flag, '--follow'))
         with baselines.PeakRss(self.daemon.pid) as rss:
             finish(push)
@@ -235,6 +236,9 @@ def main():
         if pull_follows():
             results['daemon push || pull (downtime)'] = measure_daemon(
                 transfers, transfers.push_and_pull, source.datadir, target.datadir, args.runs, cold)
+            results['push || pull, uncompressed'] = measure_daemon(
+                transfers, lambda src, dst: transfers.push_and_pull(src, dst, '--compress', 'none'), source.datadir,
+                target.datadir, args.runs, cold)
         else:
             print('note: this pull tool has no --follow: push || pull not measured')
         with target:
