@@ -15,8 +15,10 @@ import contextlib
 import getpass
 import os
 import random
+import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -32,31 +34,79 @@ SSH_CLIENT_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFil
 # ---------------------------------------------------------------------------------------------
 # Test tree
 
-def make_tree(root, total_bytes, seed=0, large_share=0.85):
+def make_tree(root, total_bytes, seed=0, large_share=0.85, content='random'):
     """Fill ``root`` with about ``total_bytes`` of files, the same every time for the same arguments.
 
     Like a database or config tree: ``large_share`` of the bytes in a few large files (1/8 of the
     total each, at least 1 MiB) and the rest in many small files (512 B - 64 KiB) spread over
-    nested directories. Content is pseudo-random, so it neither compresses nor deduplicates.
+    nested directories. ``content='random'``: pseudo-random bytes, which neither compress nor deduplicate;
+    ``'text'``: lines like a node's state and configuration (key = value settings, JSON with UUIDs, log lines
+    with timestamps and request ids), which compress several times as real node data does.
     Returns ``(files, bytes)`` written.
     """
     rng = random.Random(seed)
+    if content == 'text':
+        pool = _text_pool(rng)
+        _write = lambda path, size, rng: _write_text_file(path, size, rng, pool)  # noqa: E731
+    else:
+        _write = _write_random_file
     os.makedirs(root, exist_ok=True)
     files = written = 0
     large_left = int(total_bytes * large_share)
     large_size = max(MIB, total_bytes // 8)
     while large_left > 0:
         size = min(large_size, large_left)
-        written += _write_random_file(os.path.join(root, 'large-{:03d}.ibd'.format(files)), size, rng)
+        written += _write(os.path.join(root, 'large-{:03d}.ibd'.format(files)), size, rng)
         large_left -= size
         files += 1
     while written < total_bytes:
         size = min(rng.randint(512, 64 * 1024), total_bytes - written)
         directory = os.path.join(root, 'd{:02d}'.format(files % 16), 's{:02d}'.format(files % 7))
         os.makedirs(directory, exist_ok=True)
-        written += _write_random_file(os.path.join(directory, 'f{:06d}.dat'.format(files)), size, rng)
+        written += _write(os.path.join(directory, 'f{:06d}.dat'.format(files)), size, rng)
         files += 1
     return files, written
+
+
+WORDS = ('nova', 'compute', 'instance', 'neutron', 'port', 'network', 'volume', 'cinder', 'glance', 'image',
+         'keystone', 'token', 'project', 'allocation', 'scheduler', 'libvirt', 'qemu', 'ovs', 'bridge', 'active',
+         'building', 'error', 'debug', 'info', 'warning', 'request', 'response', 'host', 'agent', 'state')
+
+
+def _text_pool(rng, size=32 * MIB):
+    """32 MiB of node-data-like text, the source of every 'text' file (at random offsets)."""
+    lines, total = [], 0
+    while total < size:
+        kind = rng.random()
+        uuid = '{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}'.format(rng.getrandbits(32), rng.getrandbits(16),
+                                                             rng.getrandbits(12), rng.getrandbits(12),
+                                                             rng.getrandbits(48))
+        if kind < 0.4:
+            line = '2026-11-{:02d} {:02d}:{:02d}:{:02d}.{:03d} {} {} {} [req-{} - - - - -] {}\n'.format(
+                rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59), rng.randint(0, 999),
+                rng.randint(1000, 99999), rng.choice(('INFO', 'DEBUG', 'WARNING')),
+                'nova.' + rng.choice(WORDS), uuid, ' '.join(rng.choice(WORDS) for _ in range(rng.randint(4, 14))))
+        elif kind < 0.7:
+            line = '{{"uuid": "{}", "{}": "{}", "{}": {}, "tags": ["{}", "{}"]}}\n'.format(
+                uuid, rng.choice(WORDS), rng.choice(WORDS), rng.choice(WORDS), rng.randint(0, 65535),
+                rng.choice(WORDS), rng.choice(WORDS))
+        else:
+            line = '{}_{} = {}\n'.format(rng.choice(WORDS), rng.choice(WORDS), rng.choice(
+                (str(rng.randint(0, 4096)), rng.choice(WORDS), uuid, 'True', 'False')))
+        lines.append(line)
+        total += len(line)
+    return ''.join(lines).encode()
+
+
+def _write_text_file(path, size, rng, pool):
+    with open(path, 'wb') as out:
+        left = size
+        while left:
+            chunk = min(left, MIB)
+            start = rng.randrange(0, len(pool) - chunk)
+            out.write(pool[start:start + chunk])
+            left -= chunk
+    return size
 
 
 def _write_random_file(path, size, rng):
@@ -99,11 +149,12 @@ def drop_page_cache():
 # Baselines
 
 def raw_copy(src, dst):
-    """Copy ``src`` into ``dst`` with a tar pipe (the floor); returns seconds."""
+    """Copy ``src`` into ``dst`` with a tar pipe (the floor), then ``sync``; returns seconds."""
     os.makedirs(dst, exist_ok=True)
     start = time.monotonic()
     subprocess.run(['bash', '-o', 'pipefail', '-c', 'tar -C "$1" -cf - . | tar -C "$2" -xf -', 'raw_copy', src, dst],
                    check=True)
+    subprocess.run(['sync'], check=True)
     return time.monotonic() - start
 
 
@@ -177,6 +228,7 @@ def rsync_over_ssh(sshd, src, dst):
     start = time.monotonic()
     subprocess.run(['rsync', '-a', '--xattrs', '--acls', '-e', ' '.join(sshd.ssh_command()),
                     src.rstrip('/') + '/', '{}@127.0.0.1:{}/'.format(sshd.user, dst.rstrip('/'))], check=True)
+    subprocess.run(['sync'], check=True)
     return time.monotonic() - start
 
 
@@ -201,6 +253,91 @@ def time_baselines(src, workdir, expected=None, before_each=drop_page_cache):
     with ThrowawaySshd() as sshd:
         measure('rsync over ssh', rsync_over_ssh, sshd)
     return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Repeated runs: wall time and CPU-seconds (this process's children and a daemon), median and spread
+
+def process_cpu_seconds(pid):
+    """utime + stime of a live process and of its reaped children, in seconds (0.0 once it is gone)."""
+    try:
+        with open('/proc/{}/stat'.format(pid)) as stat:
+            fields = stat.read().rpartition(')')[2].split()
+    except OSError:
+        return 0.0
+    # After the ")": state is field 0, utime 11, stime 12, cutime 13, cstime 14.
+    return sum(int(f) for f in fields[11:15]) / os.sysconf('SC_CLK_TCK')
+
+
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Run(object):
+    """One measured run: ``wall`` seconds and ``cpu`` seconds (children of this process plus ``daemon_pids``)."""
+
+    def __init__(self, wall, cpu):
+        self.wall, self.cpu = wall, cpu
+
+
+def measure_once(function, daemon_pids=(), cold=True):
+    """Call ``function()`` after ``sync`` and (``cold``) dropping the page cache; it must end with its data synced.
+
+    CPU-seconds count every child process this benchmark reaped during the call (tar, curl, the tools, sync) and
+    the given long-running processes (the daemon) through /proc. The function's own Python work in this process
+    is added too (``time.process_time``), so in-process clients count.
+    """
+    subprocess.run(['sync'], check=True)
+    if cold:
+        drop_page_cache()
+    children, own = children_cpu_seconds(), time.process_time()
+    daemons = [process_cpu_seconds(pid) for pid in daemon_pids]
+    start = time.monotonic()
+    function()
+    wall = time.monotonic() - start
+    cpu = (children_cpu_seconds() - children) + (time.process_time() - own)
+    cpu += sum(process_cpu_seconds(pid) - before for pid, before in zip(daemon_pids, daemons))
+    return Run(wall, cpu)
+
+
+def repeat(function, runs=3, daemon_pids=(), cold=True, after_each=None):
+    """``runs`` measured runs of ``function()``, ``after_each()`` (unmeasured: check and remove) after each."""
+    results = []
+    for _ in range(runs):
+        results.append(measure_once(function, daemon_pids, cold))
+        if after_each is not None:
+            after_each()
+    return results
+
+
+def _spread(values):
+    return '{:.2f} ({:.2f}-{:.2f})'.format(statistics.median(values), min(values), max(values))
+
+
+def print_runs(title, results, nbytes=None, baseline='raw copy', goals=None):
+    """A table of ``{method: [Run, ...]}``: median wall (min-max), MiB/s, median CPU-s (min-max) and both ratios
+    of the medians to ``baseline``'s, with ``goals`` ``{method: (max wall ratio, max CPU ratio)}`` judged."""
+    base = results[baseline]
+    base_wall = statistics.median(r.wall for r in base)
+    base_cpu = statistics.median(r.cpu for r in base)
+    print('\n== ' + title)
+    print('{:<34} {:>4} {:>20} {:>8} {:>20} {:>9} {:>9}  {}'.format(
+        'method', 'runs', 'wall s median (range)', 'MiB/s', 'CPU s median (range)', 'x wall', 'x CPU', 'goal'))
+    for name, runs in results.items():
+        wall = statistics.median(r.wall for r in runs)
+        cpu = statistics.median(r.cpu for r in runs)
+        rate = '{:8.1f}'.format(nbytes / MIB / wall) if nbytes and wall else '{:>8}'.format('-')
+        verdict = ''
+        if goals and name in goals:
+            max_wall, max_cpu = goals[name]
+            met = wall / base_wall <= max_wall and cpu / base_cpu <= max_cpu
+            verdict = '<= {:g}x wall, <= {:g}x CPU: {}'.format(max_wall, max_cpu, 'met' if met else 'NOT met')
+        print('{:<34} {:>4} {:>20} {} {:>20} {:>9.2f} {:>9.2f}  {}'.format(
+            name, len(runs), _spread([r.wall for r in runs]), rate, _spread([r.cpu for r in runs]),
+            wall / base_wall, cpu / base_cpu, verdict))
+    print('(ratios: median of the method / median of {}, measured in this run; every run from a cold page cache '
+          'unless said otherwise, timed until its data was synced to disk)'.format(baseline))
 
 
 # ---------------------------------------------------------------------------------------------

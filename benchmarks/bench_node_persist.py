@@ -1,7 +1,14 @@
 """The node-side persist and restore path (tripleo_persist: GNU tar with xattrs/ACLs, HelperClient, the daemon
 on loopback) against the raw tar pipe and rsync over ssh, measured in the same run.
 
-    .venv/bin/python benchmarks/bench_node_persist.py [--size-mib 1024] [--workdir DIR]
+    .venv/bin/python benchmarks/bench_node_persist.py [--size-mib 1024] [--runs 3] [--content text|random]
+                                                      [--workdir DIR]
+
+The tree is node data (--content text, the default: settings, JSON with UUIDs, log lines; it compresses several
+times) or random bytes. Every method and baseline runs --runs times (at least 3) from a cold page cache, timed
+until its data is synced; printed: median wall time and CPU-seconds (the method's processes and the daemon) with
+their ranges, and both ratios against the raw `tar | tar` copy of the same run, against the goals of issue 13
+(persist <= 1.2x raw wall, restore <= 1.0x raw CPU... as printed).
 
 Node-side runs (each in its own process, so its peak RSS is the client's alone, tar excluded):
 - persist, streamed (what prepare does): tar -> HelperClient.put_item, the daemon's sha256 compared afterwards;
@@ -12,6 +19,7 @@ Node-side runs (each in its own process, so its peak RSS is the client's alone, 
 Every restored tree is checked file by file against the source.
 """
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -59,62 +67,89 @@ def worker(args):
         print(json.dumps(tripleo_persist.persist(client, NODE, {ITEM: [args.src]}, compression)))
 
 
-def run_worker(daemon, token, name, src, spool_dir, records=None):
-    """(seconds, peak RSS MiB, parsed output) of one worker process."""
+def run_worker(daemon, token, name, src, spool_dir, records=None, out=None):
+    """Run one worker process to the end and sync; its parsed output goes to ``out['result']``."""
     command = [sys.executable, os.path.abspath(__file__), '--worker', name, '--url', daemon.url, '--token', token,
                '--src', src, '--spool-dir', spool_dir, '--records', json.dumps(records or [])]
-    baselines.drop_page_cache()
-    with baselines.Stopwatch() as watch:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE)
-        with baselines.PeakRss(process.pid) as rss:
-            out, _ = process.communicate()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE)
+    with baselines.PeakRss(process.pid) as rss:
+        stdout, _ = process.communicate()
     if process.returncode != 0:
         raise RuntimeError('{} failed with exit code {}'.format(name, process.returncode))
-    return watch.seconds, rss.peak_mib, json.loads(out)
+    subprocess.run(['sync'], check=True)
+    if out is not None:
+        out['result'] = json.loads(stdout)
+        out['rss'] = max(out.get('rss', 0), rss.peak_mib)
+
+
+GOALS = {'node persist, streamed': (1.2, 1.0), 'node restore': (1.2, 1.0)}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--size-mib', type=int, default=1024)
+    parser.add_argument('--runs', type=int, default=3)
+    parser.add_argument('--content', choices=('text', 'random'), default='text')
     parser.add_argument('--workdir', help='where the trees and the daemon state go (default: a temp dir)')
     for option in ('--worker', '--url', '--token', '--src', '--spool-dir', '--records'):
         parser.add_argument(option, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    if args.runs < 3:
+        parser.error('--runs: at least 3 (median and spread)')
 
     work = tempfile.mkdtemp(prefix='bench-node-', dir=args.workdir)
     try:
         src = os.path.join(work, 'var', 'lib', 'nova')
-        files, nbytes = baselines.make_tree(src, args.size_mib * baselines.MIB)
+        files, nbytes = baselines.make_tree(src, args.size_mib * baselines.MIB, content=args.content)
         expected = baselines.tree_listing(src)
-        print('tree: {} files, {:.0f} MiB in {}'.format(files, nbytes / baselines.MIB, src))
-        print('page cache dropped before each run' if baselines.drop_page_cache()
-              else 'page cache NOT dropped (not root): warm runs')
-        results, memory = baselines.time_baselines(src, work, expected), {}
+        print('tree: {} files, {:.0f} MiB of {} content in {}'.format(files, nbytes / baselines.MIB, args.content,
+                                                                      src))
+        cold = baselines.drop_page_cache()
+        print('page cache dropped before each run' if cold else 'page cache NOT dropped (not root): warm runs')
+        results, memory = {}, {}
+        raw_dst = os.path.join(work, 'raw-copy')
 
-        def check(copy, name):
-            if baselines.tree_listing(copy) != expected:
-                raise RuntimeError(name + ': the copy differs from the source')
+        def check_and_remove(copy, name):
+            def check():
+                if baselines.tree_listing(copy) != expected:
+                    raise RuntimeError(name + ': the copy differs from the source')
+                shutil.rmtree(copy)
+            return check
+
+        results['raw copy'] = baselines.repeat(lambda: baselines.raw_copy(src, raw_dst), args.runs, cold=cold,
+                                               after_each=check_and_remove(raw_dst, 'raw copy'))
 
         with DaemonProcess(os.path.join(work, 'state')) as daemon:
             token = daemon.add_node(NODE, 'Controller')
             spool_dir = os.path.dirname(src)
-            records = None
+            out = {}
             for label, name in (('node persist, spooled', 'persist-spooled'),
                                 ('node persist, zstd', 'persist-zstd'),
                                 ('node persist, streamed', 'persist')):
-                results[label], memory[label], records = run_worker(daemon, token, name, src, spool_dir)
+                out = {}
+                results[label] = baselines.repeat(
+                    functools.partial(run_worker, daemon, token, name, src, spool_dir, out=out), args.runs,
+                    (daemon.pid,),
+                    cold=cold)
+                memory[label] = out['rss']
+            records = out['result']
             original = src + '.orig'
-            os.rename(src, original)
-            label = 'node restore'
-            results[label], memory[label], done = run_worker(daemon, token, 'restore', src, spool_dir, records)
-            if done != [[ITEM, src, 'restored']]:
-                raise RuntimeError('restore did not restore {}: {}'.format(src, done))
-            check(src, label)
-            results['node round trip (streamed)'] = results['node persist, streamed'] + results['node restore']
-        baselines.print_ratios('node-side persist + restore of a {:.0f} MiB tree through the daemon on loopback'
-                               .format(nbytes / baselines.MIB), results, nbytes)
+            label, restored = 'node restore', {}
+            results[label] = []
+            for _ in range(args.runs):
+                os.rename(src, original)
+                results[label].append(baselines.measure_once(
+                    lambda: run_worker(daemon, token, 'restore', src, spool_dir, records, out=restored),
+                    (daemon.pid,), cold))
+                if restored['result'] != [[ITEM, src, 'restored']]:
+                    raise RuntimeError('restore did not restore {}: {}'.format(src, restored['result']))
+                check_and_remove(src, label)()
+                os.rename(original, src)
+            memory[label] = restored['rss']
+        baselines.print_runs('node-side persist + restore of a {:.0f} MiB tree through the daemon on loopback'
+                             .format(nbytes / baselines.MIB), results, nbytes, goals=GOALS)
         print('\nclient peak RSS (tar not included):')
         for label, mib in memory.items():
             print('  {:<28} {:>7.1f} MiB'.format(label, mib))

@@ -1,18 +1,24 @@
 """The one-shot database transfer (control-plane downtime) against a raw copy and rsync over ssh, same run.
 
-    .venv/bin/python benchmarks/bench_transfer.py [--size-gib 2] [--workdir DIR] [--warm]
+    .venv/bin/python benchmarks/bench_transfer.py [--size-gib 2] [--runs 3] [--workdir DIR] [--warm]
 
-The datadir is a real MariaDB datadir grown with InnoDB rows (64 KiB blobs) to about --size-gib,
-then stopped cleanly. Methods, each from a cold page cache (unless --warm) and each timed until
-its data is on disk (`sync`):
+The datadir is a real MariaDB datadir grown with OpenStack-like rows (nova instances with UUIDs, JSON metadata
+and names; instance action events with tracebacks; neutron ports with JSON bindings) to about --size-gib, then
+stopped cleanly; how well it compresses with zstd -1 is printed. Every method runs --runs times (at least 3),
+each from a cold page cache (unless --warm) and timed until its data is on disk (`sync`):
 
-- raw copy: `tar | tar` (benchmarks/baselines.py);
+- raw copy: `tar | tar` then sync (benchmarks/baselines.py), the baseline of every ratio;
 - rsync over ssh: through a throwaway sshd on loopback (what TripleO does today);
-- daemon: `tools/tripleo-transfer-push` on the source + `tools/tripleo-transfer-pull` on the target,
-  through the helper daemon on loopback (plain HTTP), transfer opened by the admin API.
+- daemon push, then pull: `tools/tripleo-transfer-push` on the source, then `tools/tripleo-transfer-pull` on the
+  target, through the helper daemon on loopback (plain HTTP), a fresh daemon and transfer per run;
+- daemon push || pull (downtime): both started together, the pull following the push through the daemon;
+  the downtime is push start to pull sealed (zstd, the push's default where zstd is installed);
+- push || pull, uncompressed: the same with `--compress none` (a node without zstd).
 
-The pulled datadir is started and every table's row count and CHECKSUM TABLE compared with the
-source. Prints seconds, MiB/s, ratios, and the peak RSS of the daemon and of both tools.
+Printed per method: median wall time and its range, MiB/s, median CPU-seconds (every process of the method: tar,
+zstd, curl, the tools and the daemon) and its range, and both ratios to the raw copy against the goals of
+issue 13. The last pulled datadir is started and every table's row count and CHECKSUM TABLE compared with the
+source.
 """
 import argparse
 import os
@@ -30,71 +36,168 @@ from testing.daemon import DaemonProcess  # noqa: E402
 from testing.mariadb import MariaDBServer  # noqa: E402
 
 SOURCE, TARGET, ROLE = 'controller-0', 'controller-1', 'Controller'
-ROW_BYTES = 64 * 1024
-ROWS_PER_STATEMENT = 2000
+ROWS_PER_STATEMENT = 5000
+GOALS = {'daemon push || pull (downtime)': (1.3, 2.0)}
+
+# OpenStack-like tables: what a controller's galera datadir holds (nova, neutron), with the column kinds that
+# decide how it compresses: UUIDs, hex ids, names, timestamps, JSON documents and free text.
+SCHEMA = """
+CREATE DATABASE bench;
+CREATE TABLE bench.instances (
+  id INT AUTO_INCREMENT PRIMARY KEY, uuid CHAR(36) NOT NULL, project_id CHAR(32), user_id CHAR(32),
+  hostname VARCHAR(255), display_name VARCHAR(255), host VARCHAR(255), vm_state VARCHAR(255),
+  task_state VARCHAR(255), created_at DATETIME, updated_at DATETIME, metadata TEXT, system_metadata TEXT,
+  KEY (uuid), KEY (project_id)) ENGINE=InnoDB;
+CREATE TABLE bench.instance_actions_events (
+  id INT AUTO_INCREMENT PRIMARY KEY, instance_uuid CHAR(36), request_id VARCHAR(255), event VARCHAR(255),
+  result VARCHAR(255), start_time DATETIME, finish_time DATETIME, host VARCHAR(255), traceback TEXT,
+  details TEXT, KEY (instance_uuid)) ENGINE=InnoDB;
+CREATE TABLE bench.ports (
+  id CHAR(36) PRIMARY KEY, network_id CHAR(36), device_id CHAR(36), mac_address VARCHAR(32),
+  device_owner VARCHAR(255), status VARCHAR(16), binding_profile TEXT, fixed_ips TEXT, KEY (network_id))
+  ENGINE=InnoDB;
+"""
+WORD = "ELT(1 + FLOOR(RAND() * 12), 'compute', 'network', 'volume', 'image', 'server', 'port', 'flavor', " \
+       "'active', 'building', 'error', 'scheduler', 'allocation')"
+INSERTS = [
+    "INSERT INTO instances (uuid, project_id, user_id, hostname, display_name, host, vm_state, task_state, "
+    "created_at, updated_at, metadata, system_metadata) SELECT UUID(), MD5(seq DIV 50), MD5(seq DIV 7), "
+    "CONCAT('vm-', seq), CONCAT(" + WORD + ", '-', " + WORD + ", '-', seq), "
+    "CONCAT('overcloud-novacompute-', FLOOR(RAND() * 300), '.localdomain'), " + WORD + ", NULL, "
+    "NOW() - INTERVAL seq MINUTE, NOW(), "
+    "JSON_OBJECT('image_ref', UUID(), 'flavor', " + WORD + ", 'owner', MD5(seq DIV 50), 'tags', "
+    "JSON_ARRAY(" + WORD + ", " + WORD + "), 'description', CONCAT_WS(' ', " + ", ".join([WORD] * 12) + ")), "
+    "JSON_OBJECT('image_min_ram', '0', 'image_disk_format', 'qcow2', 'image_base_image_ref', UUID(), "
+    "'clean_attempts', FLOOR(RAND() * 3), 'boot_roles', 'member,reader', 'image_hw_qemu_guest_agent', 'yes', "
+    "'image_os_distro', 'rhel', 'image_container_format', 'bare') FROM seq_{lo}_to_{hi}",
+    "INSERT INTO instance_actions_events (instance_uuid, request_id, event, result, start_time, finish_time, "
+    "host, traceback, details) SELECT UUID(), CONCAT('req-', UUID()), CONCAT('compute_', " + WORD + "), "
+    "IF(RAND() < 0.9, 'Success', 'Error'), NOW() - INTERVAL seq SECOND, NOW(), "
+    "CONCAT('overcloud-novacompute-', FLOOR(RAND() * 300), '.localdomain'), "
+    "IF(RAND() < 0.3, CONCAT('Traceback (most recent call last):\\n  File \"/usr/lib/python3.9/site-packages/"
+    "nova/compute/manager.py\", line ', FLOOR(RAND() * 9000), ', in _build_and_run_instance\\n    ', "
+    "CONCAT_WS(' ', " + ", ".join([WORD] * 8) + "), '\\nnova.exception.', " + WORD + ", 'Error: ', UUID()), "
+    "NULL), CONCAT_WS(' ', " + ", ".join([WORD] * 6) + ") FROM seq_{lo}_to_{hi}",
+    "INSERT INTO ports SELECT UUID(), CONCAT('5a1d', LEFT(MD5(seq DIV 200), 4), '-0000-4000-8000-', "
+    "LEFT(MD5(seq DIV 200), 12)), UUID(), CONCAT('fa:16:3e:', LEFT(MD5(seq), 2), ':', MID(MD5(seq), 3, 2), ':', "
+    "MID(MD5(seq), 5, 2)), ELT(1 + FLOOR(RAND() * 3), 'compute:nova', 'network:dhcp', 'network:router_interface'), "
+    "'ACTIVE', JSON_OBJECT('host', CONCAT('overcloud-novacompute-', FLOOR(RAND() * 300)), 'vif_type', 'ovs', "
+    "'vnic_type', 'normal', 'vif_details', JSON_OBJECT('port_filter', true, 'connectivity', 'l2', "
+    "'bridge_name', 'br-int', 'datapath_type', 'system')), JSON_ARRAY(JSON_OBJECT('subnet_id', UUID(), "
+    "'ip_address', CONCAT('172.16.', FLOOR(RAND() * 255), '.', FLOOR(RAND() * 255)))) FROM seq_{lo}_to_{hi}",
+]
 
 
 def grow_datadir(server, size_bytes):
-    """Fill ``bench.blobs`` until the datadir holds about ``size_bytes``."""
-    server.sql('CREATE DATABASE bench; CREATE TABLE bench.blobs (id INT PRIMARY KEY, data MEDIUMBLOB) ENGINE=InnoDB')
-    next_id = 1
+    """Fill the OpenStack-like tables until the datadir holds about ``size_bytes``."""
+    server.sql(SCHEMA)
+    lo = 1
     while baselines.tree_bytes(server.datadir) < size_bytes:
-        server.sql('INSERT INTO blobs SELECT seq, REPEAT(RANDOM_BYTES(1024), {}) FROM seq_{}_to_{}'.format(
-            ROW_BYTES // 1024, next_id, next_id + ROWS_PER_STATEMENT - 1), 'bench')
-        next_id += ROWS_PER_STATEMENT
+        hi = lo + ROWS_PER_STATEMENT - 1
+        server.sql(';\n'.join(statement.format(lo=lo, hi=hi) for statement in INSERTS), 'bench')
+        lo = hi + 1
 
 
-def settle(cold):
-    subprocess.run(['sync'], check=True)
-    if cold and not baselines.drop_page_cache():
-        print('note: cannot drop the page cache (not root); every method runs with a warm cache')
+def zstd_ratio(datadir):
+    """Size of the datadir's tar archive / its zstd -1 size (as the push would compress it)."""
+    out = subprocess.run(['bash', '-o', 'pipefail', '-c', 'tar -C "$1" -cf - . | tee >(wc -c >&2) | zstd -1 -T0 -c '
+                          '| wc -c', 'ratio', datadir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True,
+                         universal_newlines=True)
+    return int(out.stderr.split()[-1]) / int(out.stdout)
 
 
-def run_measured(command):
-    """Run a command to the end; returns (seconds including `sync`, peak RSS MiB)."""
-    with baselines.Stopwatch() as watch:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-        with baselines.PeakRss(process.pid) as rss:
-            out, err = process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError('{} failed: {}{}'.format(command[1], out, err))
-        subprocess.run(['sync'], check=True)
-    return watch.seconds, rss.peak_mib
+def run_tool(command):
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    return process
 
 
-def daemon_transfer(workdir, source, target, cold):
-    """Push + pull through a fresh daemon; returns ({name: seconds}, {process: peak RSS MiB})."""
-    with DaemonProcess(os.path.join(workdir, 'daemon-state')) as daemon:
-        tokens = {}
+def finish(process, rss=None):
+    out, err = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError('{} failed: {}{}'.format(process.args[1], out, err))
+
+
+class DaemonTransfers(object):
+    """A daemon on loopback with the source and target registered; a fresh daemon (and transfer) per run."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.daemon = None
+        self.count = 0
+        self.rss = []
+
+    def open(self):
+        self.count += 1
+        state = os.path.join(self.workdir, 'daemon-state-{}'.format(self.count))
+        self.daemon = DaemonProcess(state).start()
+        self.tokens = {}
         for node, os_release, phase in ((SOURCE, '8.4', 'prepared'), (TARGET, '9.2', 'upgraded')):
-            token = daemon.add_node(node, ROLE)
-            tokens[node] = daemon.token_file(node)
-            daemon.session(token).put('{}/v1/nodes/{}/status'.format(daemon.url, node), json={
+            token = self.daemon.add_node(node, ROLE)
+            self.tokens[node] = self.daemon.token_file(node)
+            self.daemon.session(token).put('{}/v1/nodes/{}/status'.format(self.daemon.url, node), json={
                 'phase': phase, 'os_release': os_release}).raise_for_status()
-        daemon.admin().post(daemon.url + '/v1/transfers', json={
+        self.daemon.admin().post(self.daemon.url + '/v1/transfers', json={
             'role': ROLE, 'source': SOURCE, 'target': TARGET, 'items': ['mysql']}).raise_for_status()
+        self.flag = os.path.join(self.workdir, 'transfer-flag-{}'.format(self.count))
+        return self.daemon.pid
 
-        def tool(name, node, datadir, *extra):
-            return [sys.executable, os.path.join(REPO_ROOT, 'tools', name), '--daemon-url', daemon.url,
-                    '--token-file', tokens[node], '--node', node, '--datadir', datadir] + list(extra)
+    def close(self):
+        self.daemon.stop()
+        shutil.rmtree(self.daemon.state_dir, ignore_errors=True)
 
-        with baselines.PeakRss(daemon.pid) as daemon_rss:
-            settle(cold)
-            push_seconds, push_rss = run_measured(tool('tripleo-transfer-push', SOURCE, source))
-            settle(cold)
-            pull_seconds, pull_rss = run_measured(tool('tripleo-transfer-pull', TARGET, target, '--flag-file',
-                                                       os.path.join(workdir, 'transfer-flag')))
-    times = {'daemon push': push_seconds, 'daemon pull': pull_seconds,
-             'daemon push + pull': push_seconds + pull_seconds}
-    return times, {'daemon': daemon_rss.peak_mib, 'push tool': push_rss, 'pull tool': pull_rss}
+    def tool(self, name, node, datadir, *extra):
+        return [sys.executable, os.path.join(REPO_ROOT, 'tools', name), '--daemon-url', self.daemon.url,
+                '--token-file', self.tokens[node], '--node', node, '--datadir', datadir] + list(extra)
+
+    def push_then_pull(self, source, target):
+        finish(run_tool(self.tool('tripleo-transfer-push', SOURCE, source)))
+        subprocess.run(['sync'], check=True)
+        finish(run_tool(self.tool('tripleo-transfer-pull', TARGET, target, '--flag-file', self.flag)))
+        subprocess.run(['sync'], check=True)
+
+    def push_and_pull(self, source, target, *push_options):
+        """Both at once: the pull follows the push through the daemon (the downtime: push start to sealed)."""
+        push = run_tool(self.tool('tripleo-transfer-push', SOURCE, source, *push_options))
+        pull = run_tool(self.tool('tripleo-transfer-pull', TARGET, target, '--flag-file', self.flag, '--follow'))
+        with baselines.PeakRss(self.daemon.pid) as rss:
+            finish(push)
+            finish(pull)
+        self.rss.append(rss.peak_mib)
+        subprocess.run(['sync'], check=True)
+
+
+def measure_daemon(transfers, method, source, target, runs, cold):
+    results = []
+    for _ in range(runs):
+        pid = transfers.open()
+        try:
+            results.append(baselines.measure_once(lambda: method(source, target), (pid,), cold))
+        finally:
+            transfers.close()
+    return results
+
+
+def pull_follows():
+    """Does this checkout's pull tool follow a push in progress (--follow)?"""
+    out = subprocess.run([sys.executable, os.path.join(REPO_ROOT, 'tools', 'tripleo-transfer-pull'), '--help'],
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+    return '--follow' in out
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--size-gib', type=float, default=2.0)
+    parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--workdir', help='where the datadirs go (default: a new directory in /var/tmp)')
-    parser.add_argument('--warm', action='store_true', help='do not drop the page cache between methods')
+    parser.add_argument('--warm', action='store_true', help='do not drop the page cache between runs')
+    parser.add_argument('--skip-rsync', action='store_true', help='leave the rsync-over-ssh baseline out')
     args = parser.parse_args()
+    if args.runs < 3:
+        parser.error('--runs: at least 3 (median and spread)')
+    cold = not args.warm
+    if cold and not baselines.drop_page_cache():
+        print('note: cannot drop the page cache (not root); every run starts with a warm cache')
+        cold = False
     workdir = tempfile.mkdtemp(prefix='bench-transfer-', dir=args.workdir or '/var/tmp')
     try:
         source = MariaDBServer(os.path.join(workdir, 'source'), log_file_size='96M', buffer_pool_size='256M')
@@ -103,21 +206,50 @@ def main():
                 grow_datadir(source, int(args.size_gib * (1 << 30)))
             expected = source.fingerprint('bench')
         nbytes = baselines.tree_bytes(source.datadir)
-        print('source datadir: {} MiB, {} rows, grown in {:.1f}s'.format(
-            nbytes >> 20, expected['blobs'][0], growing.seconds))
+        print('source datadir: {} MiB, {} rows, grown in {:.1f}s; its tar archive compresses {:.1f}x with zstd -1'
+              .format(nbytes >> 20, sum(count for count, _ in expected.values()), growing.seconds,
+                      zstd_ratio(source.datadir)))
+        listing = baselines.tree_listing(source.datadir)
+        results = {}
 
-        results = baselines.time_baselines(source.datadir, workdir, before_each=lambda: settle(not args.warm))
+        def copied(dst):
+            def check():
+                if baselines.tree_listing(dst) != listing:
+                    raise RuntimeError('the copy in {} differs from the source'.format(dst))
+                shutil.rmtree(dst)
+            return check
+
+        raw_dst = os.path.join(workdir, 'raw-copy')
+        results['raw copy'] = baselines.repeat(lambda: baselines.raw_copy(source.datadir, raw_dst), args.runs,
+                                               cold=cold, after_each=copied(raw_dst))
+        if not args.skip_rsync:
+            rsync_dst = os.path.join(workdir, 'rsync')
+            with baselines.ThrowawaySshd() as sshd:
+                results['rsync over ssh'] = baselines.repeat(
+                    lambda: baselines.rsync_over_ssh(sshd, source.datadir, rsync_dst), args.runs, cold=cold,
+                    after_each=copied(rsync_dst))
 
         target = MariaDBServer(os.path.join(workdir, 'target'), log_file_size='96M').install()
-        times, peaks = daemon_transfer(workdir, source.datadir, target.datadir, not args.warm)
-        results.update(times)
+        transfers = DaemonTransfers(workdir)
+        results['daemon push, then pull'] = measure_daemon(transfers, transfers.push_then_pull, source.datadir,
+                                                           target.datadir, args.runs, cold)
+        if pull_follows():
+            results['daemon push || pull (downtime)'] = measure_daemon(
+                transfers, transfers.push_and_pull, source.datadir, target.datadir, args.runs, cold)
+            results['push || pull, uncompressed'] = measure_daemon(
+                transfers, lambda src, dst: transfers.push_and_pull(src, dst, '--compress', 'none'), source.datadir,
+                target.datadir, args.runs, cold)
+        else:
+            print('note: this pull tool has no --follow: push || pull not measured')
         with target:
             assert target.fingerprint('bench') == expected, 'the pulled datadir differs from the source'
-        print('pulled datadir started; row count and CHECKSUM TABLE equal to the source')
+        print('last pulled datadir started; row count and CHECKSUM TABLE of every table equal to the source')
 
-        baselines.print_ratios('database transfer of a {} MiB MariaDB datadir ({} cache); lower is better'.format(
-            nbytes >> 20, 'warm' if args.warm else 'cold'), results, nbytes)
-        print('\npeak RSS: ' + ', '.join('{} {:.0f} MiB'.format(name, mib) for name, mib in peaks.items()))
+        baselines.print_runs('database transfer of a {} MiB MariaDB datadir ({} cache)'.format(
+            nbytes >> 20, 'cold' if cold else 'warm'), results, nbytes, goals=GOALS)
+        if transfers.rss:
+            print('daemon peak RSS during push || pull: {:.0f} MiB (max of {} runs)'.format(
+                max(transfers.rss), len(transfers.rss)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -3,6 +3,9 @@ dependencies.py. Routers are siblings: none imports another."""
 
 from __future__ import annotations
 
+import contextlib
+
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -24,7 +27,14 @@ from helper_daemon.tokens import ensure_admin_token
 def create_app(settings: Settings) -> FastAPI:
     """Open the state dir (refusing an unsafe one), recover interrupted uploads, and build the app."""
     prepare_state_dir(settings.state_dir)
-    app = FastAPI(title="TripleO upgrade helper", version=__version__,
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # Blocking work (sync routes, SQLite writes, file I/O) runs on at most worker_threads threads, each with
+        # its own SQLite connection (db.py): memory and connections stay bounded however many requests wait.
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        yield
+
+    app = FastAPI(title="TripleO upgrade helper", version=__version__, lifespan=lifespan,
                   description="Undercloud helper daemon: node data store, node registry, leases, fleet status.",
                   # operationId = the route function's name (put_item, acquire_lease): what generated clients call
                   generate_unique_id_function=lambda route: route.name)

@@ -31,6 +31,18 @@ CREATE TABLE IF NOT EXISTS nodes (
     reports_json TEXT,
     updated_at TEXT
 );
+-- nodes_version counts changes of what the lease and transfer rules read from `nodes` (in any process: the CLI
+-- registers nodes too), so a decision may reuse the rows it loaded while the count is the same.
+CREATE TABLE IF NOT EXISTS nodes_version (id INTEGER PRIMARY KEY CHECK (id = 0), version INTEGER NOT NULL);
+INSERT OR IGNORE INTO nodes_version (id, version) VALUES (0, 0);
+CREATE TRIGGER IF NOT EXISTS nodes_inserted AFTER INSERT ON nodes
+    BEGIN UPDATE nodes_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS nodes_deleted AFTER DELETE ON nodes
+    BEGIN UPDATE nodes_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS nodes_updated AFTER UPDATE ON nodes
+    WHEN OLD.name IS NOT NEW.name OR OLD.role IS NOT NEW.role OR OLD.ceph_mon IS NOT NEW.ceph_mon
+      OR OLD.one_by_one IS NOT NEW.one_by_one OR OLD.os_release IS NOT NEW.os_release OR OLD.phase IS NOT NEW.phase
+    BEGIN UPDATE nodes_version SET version = version + 1; END;
 CREATE TABLE IF NOT EXISTS node_events (
     id INTEGER PRIMARY KEY,
     node TEXT NOT NULL,
@@ -42,6 +54,11 @@ CREATE TABLE IF NOT EXISTS node_events (
     reports_json TEXT
 );
 CREATE INDEX IF NOT EXISTS node_events_node ON node_events (node, id);
+-- GET /v1/status: each node's latest report time, one index seek per node whatever the history.
+CREATE INDEX IF NOT EXISTS node_events_node_at ON node_events (node, at);
+-- Lease decisions load the rows of the requester's role and the ceph-mon hosts only.
+CREATE INDEX IF NOT EXISTS nodes_role ON nodes (role);
+CREATE INDEX IF NOT EXISTS nodes_ceph_mon ON nodes (ceph_mon) WHERE ceph_mon;
 -- What the bounded timeline dropped, per node: how many reports, when, and which phases (so "this node once
 -- reported completed" survives the reports themselves).
 CREATE TABLE IF NOT EXISTS node_events_dropped (

@@ -16,24 +16,26 @@ from helper_daemon.names import ITEM_PATTERN, NODE_PATTERN
 from helper_daemon.settings import Settings
 from helper_daemon.store import ItemStore
 
+# `async def`: a plain `def` dependency costs a thread-pool hop per request for one attribute read.
 
-def _settings(request: Request) -> Settings:
+
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     return request.app.state.db
 
 
-def _store(request: Request) -> ItemStore:
+async def _store(request: Request) -> ItemStore:
     return request.app.state.store
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def _admin_token_sha256(request: Request) -> str:
+async def _admin_token_sha256(request: Request) -> str:
     return request.app.state.admin_token_sha256
 
 

@@ -66,10 +66,49 @@ def policy_nodes(conn: sqlite3.Connection) -> dict[str, policy.Node]:
                                    r["os_release"], r["phase"]) for r in rows}
 
 
+def nodes_version(conn: sqlite3.Connection) -> int:
+    """Changes whenever a row of `nodes` changes what the rules read (db.py's triggers, in any process)."""
+    return conn.execute("SELECT version FROM nodes_version").fetchone()[0]
+
+
+def lease_nodes(conn: sqlite3.Connection, node: str, cache: Optional[dict] = None) -> dict[str, policy.Node]:
+    """What a lease decision for `node` needs: the nodes of its role and, for a ceph-mon host, every ceph-mon
+    host (indexed; not the whole fleet). Empty when `node` is not registered.
+
+    `cache` (a dict the caller keeps for this database) reuses the rows loaded for the same role while
+    `nodes_version` is unchanged: a role of hundreds of nodes is then not read again for every request."""
+    me = conn.execute("SELECT role, ceph_mon FROM nodes WHERE name = ?", (node,)).fetchone()
+    if me is None:
+        return {}
+    key = (me[0], bool(me[1]))
+    version = nodes_version(conn) if cache is not None else None
+    if cache is not None and key in cache and cache[key][0] == version:
+        return cache[key][1]
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: cheaper for hundreds of rows
+    rows = cursor.execute("SELECT name, role, ceph_mon, one_by_one, os_release, phase FROM nodes "
+                          "WHERE role = ? OR (ceph_mon AND ?)", key).fetchall()
+    nodes = {r[0]: policy.Node(r[0], r[1], bool(r[2]), bool(r[3]), r[4], r[5]) for r in rows}
+    if cache is not None:
+        cache[key] = (version, nodes)
+    return nodes
+
+
 def fleet_nodes(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every node with its last reported state, by role then name (GET /v1/status)."""
     return conn.execute("SELECT name, role, ceph_mon, one_by_one, phase, os_release, leapp_run_id, error, "
                         "reports_json FROM nodes ORDER BY role, name").fetchall()
+
+
+def fleet_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """`fleet_nodes` for GET /v1/status, done in SQLite: each node's `last_report_at` (an index seek) and, instead
+    of the whole reports, `inhibitors_json` (a JSON array of {"key","title","remediation"} of its inhibitors)."""
+    return conn.execute(
+        "SELECT name, role, ceph_mon, one_by_one, phase, os_release, leapp_run_id, error, "
+        "(SELECT MAX(at) FROM node_events WHERE node = nodes.name) AS last_report_at, "
+        "(SELECT json_group_array(json_object('key', value ->> '$.key', 'title', value ->> '$.title', "
+        "'remediation', value ->> '$.remediation')) FROM json_each(nodes.reports_json) "
+        "WHERE value ->> '$.inhibitor') AS inhibitors_json FROM nodes ORDER BY role, name").fetchall()
 
 
 def node_phases(conn: sqlite3.Connection) -> dict[str, Optional[str]]:
@@ -145,7 +184,9 @@ def node_status(conn: sqlite3.Connection, node: str) -> tuple[dict, list[dict]]:
 
 
 def last_report_times(conn: sqlite3.Connection) -> dict[str, str]:
-    return dict(conn.execute("SELECT node, MAX(at) FROM node_events GROUP BY node").fetchall())
+    """Node -> its latest report time (nodes that never reported are left out): one index seek per node."""
+    rows = conn.execute("SELECT name, (SELECT MAX(at) FROM node_events WHERE node = nodes.name) FROM nodes").fetchall()
+    return {name: at for name, at in rows if at is not None}
 
 
 def started_nodes(conn: sqlite3.Connection) -> set[str]:

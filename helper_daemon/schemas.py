@@ -60,14 +60,16 @@ class ItemStored(BaseModel):
     node: str
     item: str
     size: int
-    sha256: str
+    sha256: str  # of the bytes as stored (for encoding "zstd": the compressed bytes)
+    encoding: Literal["identity", "zstd"]
 
 
 class StoredItem(BaseModel):
     item: str
     size: int
-    sha256: str
+    sha256: str  # of the bytes as stored (for encoding "zstd": the compressed bytes)
     stored_at: str
+    encoding: Literal["identity", "zstd"]
 
 
 class ItemList(BaseModel):

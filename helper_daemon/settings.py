@@ -48,6 +48,8 @@ class Settings:
     # The major OS release a node is on once upgraded.
     target_os_major: int = 9
     log_level: str = "info"
+    # Threads for blocking work (SQLite writes, file I/O); each holds one SQLite connection: this bounds both.
+    worker_threads: int = 8
 
     @property
     def host(self) -> str:
@@ -77,7 +79,8 @@ def _split_listen(listen: str) -> tuple[str, int]:
 _PATH_FIELDS = {"state_dir", "tls_cert", "tls_key", "admin_token_file"}
 _TEXT_FIELDS = {"listen", "log_level"}
 _NON_NEGATIVE_INT_FIELDS = {"max_item_bytes", "disk_reserve_bytes", "min_ceph_mons", "target_os_major"}
-_POSITIVE_INT_FIELDS = {"max_status_report_bytes", "status_timeline_length", "status_timeline_bytes"}
+_POSITIVE_INT_FIELDS = {"max_status_report_bytes", "status_timeline_length", "status_timeline_bytes",
+                        "worker_threads"}
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 

@@ -22,7 +22,10 @@ from typing import BinaryIO, Iterator, Optional
 
 from helper_daemon.errors import ApiError
 
-OBJECT_RE = re.compile(r"obj-(\d{20})-([0-9a-f]{64})")
+OBJECT_RE = re.compile(r"obj-(\d{20})-([0-9a-f]{64})(\.zst)?")
+# How the stored bytes are encoded, as the uploader declared it (Content-Type: application/zstd): the sha256 always
+# covers the bytes as stored, so a zstd item's digest is that of the compressed bytes. Kept in the object's name.
+ENCODINGS = {"identity": "", "zstd": ".zst"}
 TMP_PREFIX = ".tmp-"
 READ_CHUNK = 256 * 1024
 RESERVE_CHECK_EVERY = 16 * 1024 * 1024
@@ -40,6 +43,7 @@ class StoredObject:
     size: int
     sha256: str
     stored_at_ns: int
+    encoding: str = "identity"
 
     @property
     def stored_at(self) -> str:
@@ -48,7 +52,8 @@ class StoredObject:
 
     def describe(self) -> dict:
         """How the API lists a stored item (GET /v1/nodes/<node>/data, GET /v1/status)."""
-        return {"item": self.item, "size": self.size, "sha256": self.sha256, "stored_at": self.stored_at}
+        return {"item": self.item, "size": self.size, "sha256": self.sha256, "stored_at": self.stored_at,
+                "encoding": self.encoding}
 
 
 def _fsync_dir(path: Path) -> None:
@@ -77,8 +82,8 @@ class Upload:
     """One upload in progress: a private temp file, hashed while written. One writer at a time; `abort()` may
     come from another thread while a write runs: it waits for that write, and later writes are refused."""
 
-    def __init__(self, store: "ItemStore", node: str, item: str):
-        self.store, self.node, self.item = store, node, item
+    def __init__(self, store: "ItemStore", node: str, item: str, encoding: str = "identity"):
+        self.store, self.node, self.item, self.encoding = store, node, item, encoding
         self.item_dir = store.item_dir(node, item)
         self.tmp_path = self.item_dir / f"{TMP_PREFIX}{secrets.token_hex(8)}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
@@ -130,7 +135,7 @@ class Upload:
         with self.store.item_lock(self.node, self.item):
             previous = _objects(self.item_dir)
             stored_at_ns = max([time.time_ns()] + [ns + 1 for ns, _, _ in previous[:1]])
-            final = self.item_dir / f"obj-{stored_at_ns:020d}-{sha256}"
+            final = self.item_dir / f"obj-{stored_at_ns:020d}-{sha256}{ENCODINGS[self.encoding]}"
             os.replace(self.tmp_path, final)
             # The new name, and the item and node directories if they are new, must survive a power cut.
             for directory in (self.item_dir, self.item_dir.parent, self.store.root):
@@ -139,7 +144,7 @@ class Upload:
                 old.unlink(missing_ok=True)
             if previous:
                 _fsync_dir(self.item_dir)
-        return StoredObject(self.node, self.item, final, self.size, sha256, stored_at_ns)
+        return StoredObject(self.node, self.item, final, self.size, sha256, stored_at_ns, self.encoding)
 
     def abort(self) -> None:
         """Forget the upload: nothing of it stays (safe to call after commit: then it does nothing)."""
@@ -179,8 +184,8 @@ class ItemStore:
                              f"{self.root}, below the reserve of {self.disk_reserve_bytes} bytes; free space there or "
                              "lower disk_reserve_bytes; nothing was stored")
 
-    def begin_upload(self, node: str, item: str) -> Upload:
-        return Upload(self, node, item)
+    def begin_upload(self, node: str, item: str, encoding: str = "identity") -> Upload:
+        return Upload(self, node, item, encoding)
 
     def current(self, node: str, item: str) -> Optional[StoredObject]:
         return self._listed(node, item)[0]
@@ -195,7 +200,8 @@ class ItemStore:
             size = path.stat().st_size
         except FileNotFoundError:  # replaced just now by a newer upload
             return self._listed(node, item)
-        return StoredObject(node, item, path, size, sha256, ns), objects
+        encoding = "zstd" if path.name.endswith(ENCODINGS["zstd"]) else "identity"
+        return StoredObject(node, item, path, size, sha256, ns, encoding), objects
 
     def open_current(self, node: str, item: str) -> tuple[Optional[StoredObject], Optional[BinaryIO]]:
         """The current object and an open file on it: the open file stays readable even if it is replaced."""

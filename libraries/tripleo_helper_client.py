@@ -165,15 +165,16 @@ class HelperClient(object):
 
     # -- data items ------------------------------------------------------------------------------
 
-    def put_item(self, node, item, source, sha256_hex=None):
+    def put_item(self, node, item, source, sha256_hex=None, encoding=None):
         """
         Stream ``source`` (a file object, or an iterable of bytes) to the daemon as ``node``'s ``item``.
 
         A seekable file is retried on connection failures; an iterable cannot be replayed and is not.
-        The sha256 of what was sent is always compared with what the daemon stored.
+        The sha256 of what was sent is always compared with what the daemon stored. ``encoding='zstd'``: the
+        bytes are a zstd frame, and the daemon records that with the item (its sha256 is of the compressed bytes).
         """
         url = self._url('nodes', node, 'data', item)
-        headers = {'Content-Type': 'application/octet-stream'}
+        headers = {'Content-Type': 'application/zstd' if encoding == 'zstd' else 'application/octet-stream'}
         if sha256_hex:
             headers['Content-Digest'] = 'sha-256=:{}:'.format(_b64_digest(sha256_hex))
         seekable = _seekable(source)
@@ -206,16 +207,26 @@ class HelperClient(object):
                                   url, stored.get('size'), stored.get('sha256'), sent['body'].sent, local), url=url)
         return {'size': stored['size'], 'sha256': stored['sha256']}
 
-    def get_item(self, node, item, dest):
-        """Stream ``node``'s ``item`` into the file object ``dest``; raise DaemonError unless it arrived whole."""
-        url = self._url('nodes', node, 'data', item)
+    def get_item(self, node, item, dest, follow=False):
+        """
+        Stream ``node``'s ``item`` into ``dest`` (anything with ``write``); raise DaemonError unless it arrived whole.
+
+        ``follow``: when the item is being uploaded, follow that upload as the daemon stores it (waiting up to the
+        client's timeout for an upload to begin when none is stored yet); its size and sha256 are checked against
+        the stored item once the upload has ended. Either way nothing in ``dest`` may be used before this returns.
+        """
+        url = self._url('nodes', node, 'data', item) + ('?follow=true' if follow else '')
         seekable = _seekable(dest)
         start = dest.tell() if seekable else 0
         attempt = 0
+        waited_since = time.monotonic()
         while True:
             try:
-                return self._download(url, dest)
+                return self._download(url, dest, node, item)
             except DaemonError as exc:
+                if follow and exc.status == 404 and time.monotonic() - waited_since < self.timeout:
+                    time.sleep(0.2)  # the push has not begun yet
+                    continue
                 attempt += 1
                 retriable = exc.status is None or exc.status in RETRY_STATUSES
                 if not (seekable and retriable and attempt <= self.retries):
@@ -224,12 +235,13 @@ class HelperClient(object):
                 dest.seek(start)
                 dest.truncate()
 
-    def _download(self, url, dest):
+    def _download(self, url, dest, node, item):
         # No retry here: get_item retries the whole download from the start of dest.
         response = self._call('GET', url, lambda: self._session.get(url, stream=True, timeout=self.timeout,
                                                                        verify=self._verify),
                               retry=False)
         with response:
+            following = response.headers.get('Item-State') == 'uploading'
             expected_sha = parse_sha256_digest(response.headers.get('Repr-Digest'))
             expected_size = response.headers.get('Content-Length')
             sha256 = hashlib.sha256()
@@ -241,7 +253,16 @@ class HelperClient(object):
                     dest.write(chunk)
             except TRANSPORT_ERRORS as exc:
                 message = 'GET {}: the transfer broke after {} bytes: {}'.format(url, size, exc)
+                if following:
+                    message += ' (the upload it followed failed or the daemon stopped)'
                 raise DaemonError(message, url=url, failure=_failure_kind(exc)) from exc
+        if following:
+            # The upload has ended: what it stored is what these bytes must be.
+            stored = self.head_item(node, item)
+            if stored is None:
+                raise DaemonError('GET {}: the upload it followed did not complete; nothing may be used'.format(url),
+                                  url=url)
+            expected_sha, expected_size = stored['sha256'], stored['size']
         if expected_size is not None and int(expected_size) != size:
             raise DaemonError('GET {}: received {} of {} bytes'.format(url, size, expected_size), url=url)
         if expected_sha is None:

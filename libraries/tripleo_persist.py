@@ -109,7 +109,9 @@ def persist(client, node, items, compression='none'):
                   'size': None, 'sha256': None, 'compression': compression}
         if present:
             try:
-                stored = client.put_item(node, item, tripleo_archive.stream(present, compression))
+                # A zstd archive is declared as such: the daemon records the encoding its sha256 is about.
+                stored = client.put_item(node, item, tripleo_archive.stream(present, compression),
+                                         encoding='zstd' if compression == 'zstd' else None)
             except (DaemonError, tripleo_archive.ArchiveError) as exc:
                 raise PersistError('item {!r} ({}) was not persisted: {}'.format(
                     item, ', '.join(present), exc)) from exc

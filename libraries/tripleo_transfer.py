@@ -165,19 +165,23 @@ def _complete(client, transfer_id, datadir, flag):
 
 
 def _check_space(staging_parent, size):
-    """The archive and its unpacked copy sit side by side until the swap: need twice the archive size."""
+    """The archive is unpacked as it arrives (never stored): its unpacked copy needs about its size. A compressed
+    archive unpacks larger; if the file system fills up, tar fails and the datadir is untouched."""
     stats = os.statvfs(staging_parent)
     free = stats.f_bavail * stats.f_frsize
-    if free < 2 * size:
-        raise TransferRefused('{} has {} MiB free, the transfer needs {} MiB there (archive plus unpacked '
+    if free < size:
+        raise TransferRefused('{} has {} MiB free, the transfer needs at least {} MiB there (the unpacked '
                               'copy); free space on that file system and run this again'.format(
-                                  staging_parent, free >> 20, (2 * size) >> 20))
+                                  staging_parent, free >> 20, size >> 20))
 
 
-def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=None, keep_old=False):
+def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=None, keep_old=False, follow=False):
     """
     Run this node's open transfer into ``datadir``; returns the flag record plus ``flag``,
     ``old_datadir`` (kept with ``keep_old``) and ``resumed``.
+
+    With ``follow`` the pull may start before the source's push has ended (or begun): it waits for the upload,
+    follows it through the daemon as it is stored and verifies the stored item's size and sha256 at its end.
 
     Raises TransferRefused before touching anything, TransferError (or DaemonError) when it fails
     later; in every failure before the swap the datadir is left exactly as it was. Re-running
@@ -199,20 +203,22 @@ def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=Non
         return dict(_read_flag(flag), flag=flag, old_datadir=None, resumed=True)
 
     transfer = _open_transfer(client, node, item)
-    result = install_datadir(client, transfer['source'], item, datadir, flag, keep_old=keep_old, record={
+    result = install_datadir(client, transfer['source'], item, datadir, flag, keep_old=keep_old, follow=follow, record={
         'transfer_id': transfer['id'], 'role': transfer.get('role'), 'target': node})
     _complete(client, transfer['id'], datadir, flag)
     return dict(result, resumed=False)
 
 
-def install_datadir(client, source, item, datadir, flag, keep_old=False, record=None):
+def install_datadir(client, source, item, datadir, flag, keep_old=False, record=None, follow=False):
     """
     Replace ``datadir`` by ``source``'s stored ``item`` (a tar archive of a datadir's contents) and write ``flag``.
 
     The building block of ``pull()``, also for a restore that is not a transfer (a single-controller cloud
     restoring its own persisted datadir on first boot). Refuses when ``flag`` exists or a server runs on the
-    datadir; downloads next to the datadir, verifies size and sha256 before unpacking, unpacks into a staging
-    directory on the same file system, syncs, swaps, writes the flag (``record`` plus what was installed).
+    datadir; unpacks while it downloads into a staging directory on the datadir's file system, verifies size and
+    sha256 at the end, syncs, swaps, writes the flag (``record`` plus what was installed). A cut, truncated or
+    corrupted download fails before the swap: the datadir is untouched and the staging directory removed.
+    ``follow``: see pull().
     """
     datadir = os.path.abspath(datadir)
     if os.path.exists(flag):
@@ -224,25 +230,28 @@ def install_datadir(client, source, item, datadir, flag, keep_old=False, record=
             raise TransferRefused('a database server is running on {} ({}); {}, then run this again'.format(
                 datadir, '; '.join(evidence), HOW_TO_STOP))
     stored = client.head_item(source, item)
-    if stored is None:
+    if stored is None and not follow:
         raise TransferRefused('the daemon holds no {!r} of {} yet; run tripleo-transfer-push on {} first'.format(
             item, source, source))
     try:
-        _check_space(parent, stored['size'])
+        if stored is not None:
+            _check_space(parent, stored['size'])
         staging = tempfile.mkdtemp(prefix='.{}.transfer-'.format(os.path.basename(datadir)), dir=parent)
     except OSError as exc:
         raise TransferRefused('cannot stage the transfer next to {} in {}: {}; {} was not changed, fix that and run '
                               'this again'.format(datadir, parent, exc, datadir)) from exc
     try:
-        archive = os.path.join(staging, 'archive.tar')
-        with open(archive, 'wb') as stream:
-            # get_item verifies size and sha256 against the daemon's Repr-Digest before returning.
-            received = client.get_item(source, item, stream)
         unpacked = os.path.join(staging, 'datadir')
         os.mkdir(unpacked, 0o700)
-        tripleo_archive.extract(archive, unpacked)
-        # The archive never needs to reach the disk; the unpacked datadir must, before the flag says it is there.
-        os.unlink(archive)
+        # Unpacked while it downloads, into the staging directory (never the datadir): get_item verifies size and
+        # sha256 once the last byte arrived, and only then may the swap below use what tar wrote.
+        extractor = tripleo_archive.StreamExtractor(unpacked)
+        try:
+            received = client.get_item(source, item, extractor, follow=follow)
+        except BaseException:
+            extractor.abort()
+            raise
+        extractor.close()
         os.sync()
         record = dict(record or {}, source=source, item=item, datadir=datadir, size=received['size'],
                       sha256=received['sha256'],

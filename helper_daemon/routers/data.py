@@ -6,6 +6,7 @@ import asyncio
 import email.utils
 import errno
 import functools
+import os
 from typing import Optional
 
 from anyio import to_thread
@@ -44,18 +45,49 @@ _BINARY = {"type": "string", "format": "binary"}
 _STORED_HEADERS = {
     "Content-Length": {"schema": {"type": "integer"}, "description": "the item's size in bytes"},
     "Repr-Digest": {"schema": {"type": "string"}, "description": "sha-256=:<base64>: of the item (RFC 9530)"},
+    "Item-Encoding": {"schema": {"type": "string", "enum": ["identity", "zstd"]},
+                      "description": "how the stored bytes are encoded, as uploaded (zstd: Content-Type "
+                      "application/zstd); Repr-Digest and Content-Length are those of the stored bytes"},
+    "Item-State": {"schema": {"type": "string", "enum": ["uploading"]},
+                   "description": "GET ?follow=true only: the body follows an upload in progress (chunked, no "
+                   "Content-Length or Repr-Digest; HEAD gives the stored item's once it ended)"},
 }
 # The streamed body is read by the route itself, so FastAPI cannot describe it: these describe it.
 UPLOAD_BODY = {
     "requestBody": {"required": False, "description": "the item's bytes, at most max_item_bytes (none: an "
                     "empty item). With a 'Content-Digest: sha-256=:<base64>:' header (RFC 9530) they are verified: "
-                    "a mismatch is a 400 and stores nothing.",
-                    "content": {"application/octet-stream": {"schema": _BINARY}}},
+                    "a mismatch is a 400 and stores nothing. "
+                    "Content-Type application/zstd stores the item with encoding zstd (the bytes are a zstd "
+                    "frame, and its sha256 is theirs); any other type stores it as identity (opaque bytes).",
+                    "content": {"application/octet-stream": {"schema": _BINARY},
+                                "application/zstd": {"schema": _BINARY}}},
 }
 ITEM_CONTENT = {"description": "the item's bytes", "headers": _STORED_HEADERS,
-                "content": {"application/octet-stream": {"schema": _BINARY}}}
+                "content": {"application/octet-stream": {"schema": _BINARY}, "application/zstd": {"schema": _BINARY}}}
 ITEM_HEADERS = {"description": "the item's size and digest, no body", "headers": _STORED_HEADERS,
                 "content": {"application/octet-stream": {"schema": _BINARY}}}
+
+
+class _LiveUpload:
+    """An upload in progress that GET ?follow=true readers follow: `published` bytes of its temp file are written
+    and readable; `outcome` becomes "stored" or "failed"; `changed` is set (and replaced) on every change."""
+
+    def __init__(self, upload):
+        self.upload = upload
+        self.published = 0
+        self.outcome: Optional[str] = None
+        self.changed = asyncio.Event()
+
+    def publish(self, outcome: Optional[str] = None) -> None:
+        self.published = self.upload.size
+        self.outcome = outcome or self.outcome
+        changed, self.changed = self.changed, asyncio.Event()
+        changed.set()
+
+
+# (node, item) -> the upload in progress (the newest one when two run); only touched on the event loop.
+_live_uploads: dict[tuple[str, str], _LiveUpload] = {}
+FOLLOW_READ = 1024 * 1024
 
 
 def _content_length(request: Request) -> Optional[int]:
@@ -89,10 +121,11 @@ def _start_write(upload, data: bytearray) -> asyncio.Future:
     return writing
 
 
-async def _written(writing: Optional[asyncio.Future], metrics) -> None:
+async def _written(writing: Optional[asyncio.Future], metrics, live: _LiveUpload) -> None:
     """Wait for the batch being written, if any; its error (disk full, reserve) is raised here."""
     if writing is not None:
         metrics.add("bytes_received", await writing)
+        live.publish()
 
 
 @router.put("/{item:item_path}", status_code=201, summary="Store an item (streamed body)",
@@ -102,6 +135,8 @@ async def _written(writing: Optional[asyncio.Future], metrics) -> None:
 async def put_item(node: NodeName, item: ItemName, request: Request, caller: ItemWriterCaller, db: DatabaseDep,
                    store: StoreDep, metrics: MetricsDep, settings: SettingsDep) -> dict:
     length = _content_length(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    encoding = "zstd" if content_type == "application/zstd" else "identity"
     header = request.headers.get("content-digest")
     expected = parse_content_digest(header) if header else None
     too_large = ApiError(413, "too large", f"item {item!r} exceeds max_item_bytes={settings.max_item_bytes}; "
@@ -111,11 +146,13 @@ async def put_item(node: NodeName, item: ItemName, request: Request, caller: Ite
     try:
         if length is not None:
             store.check_reserve(length)
-        upload = await to_thread.run_sync(store.begin_upload, node, item)
+        upload = await to_thread.run_sync(store.begin_upload, node, item, encoding)
     except StoreError as exc:
         await _audit_async(db, caller, "put-refused", node, item, size=length, detail=exc.detail)
         raise
     metrics.add("uploads_in_flight")
+    live = _live_uploads[(node, item)] = _LiveUpload(upload)
+    obj = None
     # One batch is written and hashed in a worker thread while the next one arrives: the disk and the network
     # overlap (1 GiB by `curl -T` on loopback, 2 cores: median 8.4 s -> 3.7 s).
     writing = None
@@ -127,14 +164,15 @@ async def put_item(node: NodeName, item: ItemName, request: Request, caller: Ite
             if received > settings.max_item_bytes:
                 raise too_large
             if len(batch) >= WRITE_BATCH:
-                await _written(writing, metrics)
+                await _written(writing, metrics, live)
                 writing = _start_write(upload, batch)
                 batch = bytearray()
-        await _written(writing, metrics)
+        await _written(writing, metrics, live)
         writing = None
         if batch:
             await to_thread.run_sync(upload.write, batch)
             metrics.add("bytes_received", len(batch))
+            live.publish()
         if length is not None and upload.size != length:
             raise ApiError(400, "incomplete body", f"received {upload.size} of {length} bytes; nothing was stored")
         obj = await to_thread.run_sync(upload.commit, expected)
@@ -155,14 +193,17 @@ async def put_item(node: NodeName, item: ItemName, request: Request, caller: Ite
         # batch still being written (Upload's lock), so nothing is written after the temp file is removed.
         upload.abort()
         metrics.add("uploads_in_flight", -1)
+        live.publish("stored" if obj is not None else "failed")
+        if _live_uploads.get((node, item)) is live:
+            del _live_uploads[(node, item)]
     metrics.add("uploads_total")
     await _audit_async(db, caller, "put", node, item, obj)
-    return {"node": node, "item": item, "size": obj.size, "sha256": obj.sha256}
+    return {"node": node, "item": item, "size": obj.size, "sha256": obj.sha256, "encoding": obj.encoding}
 
 
 def _object_headers(obj: StoredObject) -> dict:
-    return {"content-length": str(obj.size), "repr-digest": repr_digest(obj.sha256),
-            "content-type": "application/octet-stream",
+    return {"content-length": str(obj.size), "repr-digest": repr_digest(obj.sha256), "item-encoding": obj.encoding,
+            "content-type": "application/zstd" if obj.encoding == "zstd" else "application/octet-stream",
             "last-modified": email.utils.formatdate(obj.stored_at_ns / 1e9, usegmt=True)}
 
 
@@ -174,16 +215,66 @@ def _missing(node: str, item: str) -> ApiError:
     return ApiError(404, "no such item", f"node {node!r} has no stored item {item!r}")
 
 
-@router.get("/{item:item_path}", summary="Download an item (streamed)", response_class=StreamingResponse,
+async def _follow(live: _LiveUpload, fd: int, metrics):
+    """The bytes of an upload in progress as they are stored, to its end; raises (cutting the response, so the
+    reader never takes a part for the whole) when the upload fails."""
+    position = 0
+    try:
+        while True:
+            changed = live.changed
+            end, outcome = live.published, live.outcome
+            while position < end:
+                # Just written, so in the page cache: read on the loop, no thread hop per chunk.
+                data = os.pread(fd, min(FOLLOW_READ, end - position), position)
+                if not data:
+                    raise OSError(errno.EIO, "the followed upload's file ended early")
+                position += len(data)
+                metrics.add("bytes_served", len(data))
+                yield data
+            if outcome == "stored":
+                return
+            if outcome == "failed":
+                raise RuntimeError("the followed upload failed; the response is cut so the reader cannot use it")
+            await changed.wait()
+    finally:
+        os.close(fd)
+
+
+def _open_live(node: str, item: str) -> tuple[Optional[_LiveUpload], Optional[int]]:
+    live = _live_uploads.get((node, item))
+    if live is None or live.outcome is not None:
+        return None, None
+    try:
+        return live, os.open(live.upload.tmp_path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:  # stored (renamed) or removed just now: serve what is stored
+        return None, None
+
+
+@router.get("/{item:item_path}", summary="Download an item (streamed; follow=true: also an upload in progress)",
+            response_class=StreamingResponse,
             responses={200: ITEM_CONTENT, **documented(400, 401, 403, 404, 503)})
-def get_item(node: NodeName, item: ItemName, caller: ItemReaderCaller, db: DatabaseDep, store: StoreDep,
-             metrics: MetricsDep):
-    obj, fileobj = store.open_current(node, item)
+async def get_item(node: NodeName, item: ItemName, caller: ItemReaderCaller, db: DatabaseDep, store: StoreDep,
+                   metrics: MetricsDep, follow: bool = False):
+    """With `follow=true` and an upload of the item in progress, its bytes are sent as they are stored (chunked,
+    `Item-State: uploading`, no digest: the reader checks the stored item's with HEAD once the body ended; a failed
+    upload cuts the body). Otherwise, and without an upload in progress, the stored item."""
+    live, fd = _open_live(node, item) if follow else (None, None)
+    if live is not None:
+        await _audit_async(db, caller, "get", node, item, detail=", ".join(
+            filter(None, ["following the upload in progress", _via_transfer(caller)])))
+        zstd = live.upload.encoding == "zstd"
+        return StreamingResponse(_follow(live, fd, metrics),
+                                 media_type="application/zstd" if zstd else "application/octet-stream",
+                                 headers={"item-state": "uploading", "item-encoding": live.upload.encoding})
+    obj, fileobj = await to_thread.run_sync(store.open_current, node, item)
     if obj is None:
+        if fileobj is not None:
+            fileobj.close()
         raise _missing(node, item)
-    _audit(db, caller, "get", node, item, obj, detail=_via_transfer(caller))
+    await _audit_async(db, caller, "get", node, item, obj, detail=_via_transfer(caller))
+    headers = _object_headers(obj)
     return StreamingResponse(store.iter_file(fileobj, lambda n: metrics.add("bytes_served", n)),
-                             headers=_object_headers(obj), media_type="application/octet-stream")
+                             headers=headers, media_type=headers["content-type"])
 
 
 @router.head("/{item:item_path}", summary="Size and digest of an item",

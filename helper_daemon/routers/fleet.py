@@ -20,8 +20,7 @@ router = APIRouter(tags=["fleet"])
             response_model=FleetStatus, responses=documented(401, 403))
 def fleet_status(caller: AdminCaller, db: DatabaseDep, store: StoreDep, settings: SettingsDep) -> dict:
     with db.snapshot() as conn:
-        rows = records.fleet_nodes(conn)
-        last_report = records.last_report_times(conn)
+        rows = records.fleet_rows(conn)
         leases = records.leases(conn)
         transfers = records.all_transfers(conn)
         services = records.services(conn)
@@ -30,16 +29,14 @@ def fleet_status(caller: AdminCaller, db: DatabaseDep, store: StoreDep, settings
 
     nodes, roles = [], {}
     for row in rows:
-        reports = json.loads(row["reports_json"] or "[]")
         items = [obj.describe() for obj in stored.get(row["name"], [])]
         lease = leases.get(row["name"])
         os_state = policy.os_state(row["os_release"], settings.target_os_major)
         nodes.append({
             "name": row["name"], "role": row["role"], "ceph_mon": bool(row["ceph_mon"]),
             "phase": row["phase"], "os_release": row["os_release"], "os": os_state,
-            "leapp_run_id": row["leapp_run_id"], "error": row["error"], "last_report_at": last_report.get(row["name"]),
-            "inhibitors": [{k: r.get(k) for k in ("key", "title", "remediation")}
-                           for r in reports if r.get("inhibitor")],
+            "leapp_run_id": row["leapp_run_id"], "error": row["error"], "last_report_at": row["last_report_at"],
+            "inhibitors": json.loads(row["inhibitors_json"]),
             "items": items,
             "stored_bytes": sum(i["size"] for i in items),
             "lease": {"since": lease["since"], "granted_by": lease["granted_by"]} if lease else None,

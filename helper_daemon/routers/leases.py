@@ -21,10 +21,12 @@ from helper_daemon.settings import Settings
 from helper_daemon.schemas import LeaseGranted, LeaseReleased
 
 router = APIRouter(prefix="/v1/nodes/{node}/lease", tags=["leases"])
+# Per database file: the rows of each role as last loaded, reused while records.nodes_version is unchanged.
+_rows_cache: dict[str, dict] = {}
 
 
 def _decide(conn: sqlite3.Connection, node: str, settings: Settings) -> tuple[policy.Decision, dict]:
-    nodes = records.policy_nodes(conn)
+    nodes = records.lease_nodes(conn, node, _rows_cache.setdefault(str(settings.state_dir), {}))
     if node not in nodes:
         raise ApiError(404, "unknown node", f"node {node!r} is not registered")
     leases = records.leases(conn)

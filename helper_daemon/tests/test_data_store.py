@@ -40,7 +40,8 @@ def test_round_trip_with_requests_streams_both_ways_and_serves_the_digest(daemon
     put = session.put(url, data=(data[i:i + 65536] for i in range(0, len(data), 65536)),
                       headers={'Content-Digest': digest_header(data)})
     assert put.status_code == 201, put.text
-    assert put.json() == {'node': 'ctl-0', 'item': 'etc-config', 'size': len(data), 'sha256': sha256(data)}
+    assert put.json() == {'node': 'ctl-0', 'item': 'etc-config', 'size': len(data), 'sha256': sha256(data),
+                          'encoding': 'identity'}
 
     got = session.get(url, stream=True)
     assert got.status_code == 200
@@ -54,6 +55,30 @@ def test_round_trip_with_requests_streams_both_ways_and_serves_the_digest(daemon
 
     listed = session.get(daemon.url + '/v1/nodes/ctl-0/data').json()['items']
     assert [(i['item'], i['size'], i['sha256']) for i in listed] == [('etc-config', len(data), sha256(data))]
+
+
+def test_a_zstd_upload_is_stored_and_served_as_zstd_with_the_digest_of_its_bytes(daemon):
+    frame = subprocess.run(['zstd', '-1', '-c'], input=b'datadir bytes ' * 100000, stdout=subprocess.PIPE,
+                           check=True).stdout
+    session = node_session(daemon, 'ctl-0')
+    url = daemon.url + '/v1/nodes/ctl-0/data/mysql'
+    put = session.put(url, data=frame, headers={'Content-Type': 'application/zstd'})
+    assert put.status_code == 201, put.text
+    assert put.json() == {'node': 'ctl-0', 'item': 'mysql', 'size': len(frame), 'sha256': sha256(frame),
+                          'encoding': 'zstd'}
+    # A restart keeps what the bytes are (the encoding is part of the stored object).
+    daemon.stop()
+    daemon.start()
+    got = session.get(url)
+    assert (got.headers['Item-Encoding'], got.headers['Content-Type']) == ('zstd', 'application/zstd')
+    assert got.headers['Repr-Digest'] == digest_header(frame) and got.content == frame
+    assert session.head(url).headers['Item-Encoding'] == 'zstd'
+    [listed] = [i for i in session.get(daemon.url + '/v1/nodes/ctl-0/data').json()['items'] if i['item'] == 'mysql']
+    assert (listed['encoding'], listed['sha256']) == ('zstd', sha256(frame))
+
+    # The same item uploaded again as opaque bytes is no longer zstd.
+    assert session.put(url, data=b'plain').json()['encoding'] == 'identity'
+    assert session.get(url).headers['Item-Encoding'] == 'identity'
 
 
 def test_round_trip_with_curl(daemon, tmp_path):

@@ -1,6 +1,7 @@
 """Upgrade leases over real HTTP: grant, refuse with reasons, dry run, release, and many nodes asking at once."""
 
 import random
+import subprocess
 import threading
 
 import pytest
@@ -189,3 +190,23 @@ def test_one_by_one_roles_setting_replaces_the_registry_default(tmp_path):
         assert refused.status_code == 409 and 'one-by-one role Compute' in refused.json()['reasons'][0]
         roles = {r['role']: r['one_by_one'] for r in daemon.admin().get(daemon.url + '/v1/status').json()['roles']}
         assert roles == {'Controller': False, 'Compute': True}
+
+
+def test_decisions_see_nodes_registered_meanwhile_by_the_cli(helper_daemon):
+    """Lease decisions reuse a role's rows while nothing changed; a node the CLI (another process) registers or
+    moves, or a new status, must count at once."""
+    daemon = helper_daemon
+    tokens = {name: daemon.add_node(name, 'Compute') for name in ('compute-0', 'compute-1')}
+    assert daemon.session(tokens['compute-0']).post(lease_url(daemon, 'compute-0')).status_code == 200
+    # Both nodes of the role down at once: refused.
+    assert daemon.session(tokens['compute-1']).post(lease_url(daemon, 'compute-1')).status_code == 409
+    added = subprocess.run(daemon.command('nodes', 'add', 'compute-2', '--role', 'Compute', '--no-one-by-one'),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert added.returncode == 0, added.stderr
+    # With a third node the role stays up.
+    assert daemon.session(tokens['compute-1']).post(lease_url(daemon, 'compute-1'), params={
+        'dry_run': 'true'}).status_code == 200
+    moved = subprocess.run(daemon.command('nodes', 'add', 'compute-2', '--role', 'Networker', '--no-one-by-one'),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert moved.returncode == 0, moved.stderr
+    assert daemon.session(tokens['compute-1']).post(lease_url(daemon, 'compute-1')).status_code == 409

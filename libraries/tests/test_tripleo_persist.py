@@ -66,6 +66,8 @@ def test_round_trip_through_the_daemon_restores_every_file_as_it_was(client, nod
         ('libvirt-secrets', [str(tmp_path / 'etc' / 'libvirt' / 'qemu')]), ('nova-state', [])]
     stored = dict((i['item'], i['sha256']) for i in client.list_items(NODE))
     assert stored == dict((r['item'], r['sha256']) for r in records)
+    # The daemon knows the items are zstd: their sha256 is that of the compressed bytes.
+    assert set(i['encoding'] for i in client.list_items(NODE)) == {'zstd'}
 
     shutil.rmtree(nova)
     shutil.rmtree(node_data['libvirt-secrets'][0])

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from tripleo_upgrade_libraries import tripleo_helper_client, tripleo_transfer
@@ -51,8 +52,8 @@ def run_tool(tool, url, token_file, node, datadir, *extra, python=None):
                           timeout=300)
 
 
-def push(cloud, url=None):
-    return run_tool(PUSH, url or cloud.daemon.url, cloud.source_token, SOURCE, cloud.source.datadir,
+def push(cloud, url=None, *extra):
+    return run_tool(PUSH, url or cloud.daemon.url, cloud.source_token, SOURCE, cloud.source.datadir, *extra,
                     python=_python36())
 
 
@@ -137,6 +138,12 @@ def test_database_moves_once_from_the_old_node_to_the_new_one(cloud):
     source.stop()
     pushed = push(cloud)
     assert pushed.returncode == 0, pushed.stderr
+    # zstd is installed here: compressed by default, and the daemon's item says so (its sha256 is of those bytes).
+    assert 'compressed with zstd' in pushed.stdout
+    [item] = cloud.daemon.admin().get('{}/v1/nodes/{}/data'.format(cloud.daemon.url, SOURCE)).json()['items']
+    assert item['encoding'] == 'zstd'
+    assert item['size'] * 3 < sum(os.path.getsize(os.path.join(d, f))
+                                  for d, _, names in os.walk(source.datadir) for f in names)
     pulled = pull(cloud)
     assert pulled.returncode == 0, pulled.stderr
     assert 'transfer sealed' in pulled.stdout
@@ -231,6 +238,7 @@ class CuttingProxy(object):
         self.direction = direction  # 'up': client -> daemon (push), 'down': daemon -> client (pull)
         self.limit = limit
         self.on_cut = on_cut
+        self.on_chunk = lambda moved: None  # called with the bytes moved so far, before each chunk is relayed
         self.cuts = 0
         self._listener = socket.socket()
         self._listener.bind(('127.0.0.1', 0))
@@ -266,6 +274,8 @@ class CuttingProxy(object):
                     self.on_cut()
                     self._cut(client, upstream)
                     return
+                if direction == self.direction:
+                    self.on_chunk(moved)
                 dst.sendall(data)
                 moved += len(data)
         except OSError:
@@ -294,12 +304,13 @@ def test_interrupted_transfer_leaves_the_target_datadir_untouched(cloud, stage, 
     before, parent_before = snapshot(cloud.target.datadir), sorted(os.listdir(parent))
     assert cloud.open_transfer().status_code == 201
     if stage == 'pull':
-        assert push(cloud).returncode == 0
+        assert push(cloud, None, '--compress', 'none').returncode == 0
 
     on_cut = cloud.daemon.kill if failure == 'daemon killed' else (lambda: None)
     proxy = CuttingProxy(cloud.daemon.port, 'up' if stage == 'push' else 'down', 4 << 20, on_cut)
     try:
-        interrupted = push(cloud, proxy.url) if stage == 'push' else pull(cloud, proxy.url)
+        # Uncompressed, so the archive is many times the cut's 4 MiB.
+        interrupted = push(cloud, proxy.url, '--compress', 'none') if stage == 'push' else pull(cloud, proxy.url)
     finally:
         proxy.close()
     assert proxy.cuts >= 1
@@ -389,3 +400,97 @@ def test_a_datadir_whose_parent_is_missing_is_a_clear_refusal(cloud, tmp_path):
     assert 'Traceback' not in refused.stderr
     assert 'cannot stage the transfer next to {}'.format(datadir) in refused.stderr
     assert not os.path.exists(cloud.flag)
+
+
+def _wait_for_follower(daemon, timeout=30):
+    """Until the daemon logged a pull following the upload in progress (the audit detail of GET ?follow=true)."""
+    deadline = time.monotonic() + timeout
+    while 'following the upload in progress' not in daemon.log():
+        assert time.monotonic() < deadline, 'the pull never followed the upload'
+        time.sleep(0.05)
+
+
+def test_a_pull_that_follows_the_push_installs_the_same_database(cloud):
+    cloud.source.start().sql(DATASET)
+    expected = cloud.source.fingerprint('cloud')
+    cloud.source.stop()
+    assert cloud.open_transfer().status_code == 201
+    # The pull starts first and waits for the push; the push goes through a relay that holds it until the pull
+    # follows, so the pull reads the upload while it is being stored.
+    following = subprocess.Popen([sys.executable, PULL, '--daemon-url', cloud.daemon.url, '--token-file',
+                                  cloud.target_token, '--node', TARGET, '--datadir', str(cloud.target.datadir),
+                                  '--timeout', '60', '--flag-file', cloud.flag, '--follow'],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    proxy = CuttingProxy(cloud.daemon.port, 'up', 1 << 40)
+    proxy.on_chunk = lambda moved: moved > (2 << 20) and _wait_for_follower(cloud.daemon)
+    try:
+        pushed = push(cloud, proxy.url)
+    finally:
+        proxy.close()
+    out, err = following.communicate(timeout=300)
+    assert pushed.returncode == 0, pushed.stderr
+    assert following.returncode == 0, err
+    assert 'transfer sealed' in out
+    assert json.load(open(cloud.flag))['state'] == 'installed'
+    assert cloud.target.start().fingerprint('cloud') == expected
+
+
+@pytest.mark.parametrize('failure', ['connection cut', 'daemon killed'])
+def test_a_push_that_dies_while_the_pull_follows_leaves_the_target_untouched(cloud, failure):
+    cloud.target.start().sql('CREATE DATABASE fresh_install')
+    cloud.target.stop()
+    parent = os.path.dirname(cloud.target.datadir)
+    before, parent_before = snapshot(cloud.target.datadir), sorted(os.listdir(parent))
+    assert cloud.open_transfer().status_code == 201
+    following = subprocess.Popen([sys.executable, PULL, '--daemon-url', cloud.daemon.url, '--token-file',
+                                  cloud.target_token, '--node', TARGET, '--datadir', str(cloud.target.datadir),
+                                  '--timeout', '20', '--flag-file', cloud.flag, '--follow'],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+
+    def cut():
+        _wait_for_follower(cloud.daemon)
+        time.sleep(0.3)  # the pull has unpacked some of it
+        if failure == 'daemon killed':
+            cloud.daemon.kill()
+
+    proxy = CuttingProxy(cloud.daemon.port, 'up', 6 << 20, cut)
+    try:
+        interrupted = push(cloud, proxy.url, '--compress', 'none')
+    finally:
+        proxy.close()
+    _, err = following.communicate(timeout=120)
+    assert proxy.cuts >= 1
+    assert interrupted.returncode == 1
+    assert following.returncode == 1, err
+    assert 'error:' in err and 'Traceback' not in err
+    assert snapshot(cloud.target.datadir) == before
+    assert sorted(os.listdir(parent)) == parent_before
+    assert not os.path.exists(cloud.flag)
+
+    if failure == 'daemon killed':
+        cloud.daemon.start()
+    assert push(cloud).returncode == 0
+    rerun = pull(cloud)
+    assert rerun.returncode == 0, rerun.stderr
+    assert 'fresh_install' not in os.listdir(cloud.target.datadir)
+
+
+def test_push_without_zstd_sends_an_uncompressed_archive_and_says_so(cloud, tmp_path):
+    assert cloud.open_transfer().status_code == 201
+    # A bare RHEL 8 node: tar and Python, no zstd binary on PATH.
+    bare = tmp_path / 'bin'
+    bare.mkdir()
+    os.symlink(subprocess.check_output(['bash', '-c', 'command -v tar'], universal_newlines=True).strip(),
+               str(bare / 'tar'))
+    env = dict(os.environ, PATH=str(bare))
+    command = [_python36(), PUSH, '--daemon-url', cloud.daemon.url, '--token-file', cloud.source_token, '--node',
+               SOURCE, '--datadir', cloud.source.datadir]
+    insisted = subprocess.run(command + ['--compress', 'zstd'], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+    assert insisted.returncode == 1 and 'no zstd binary on this node' in insisted.stderr
+    pushed = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert pushed.returncode == 0, pushed.stderr
+    assert 'not compressed' in pushed.stdout
+    [item] = cloud.daemon.admin().get('{}/v1/nodes/{}/data'.format(cloud.daemon.url, SOURCE)).json()['items']
+    assert item['encoding'] == 'identity'
+    assert pull(cloud).returncode == 0
