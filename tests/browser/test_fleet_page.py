@@ -26,7 +26,7 @@ def _missing():
     if shutil.which('node') is None:
         return 'browser tests skipped: no node (apt-get install nodejs npm)'
     if not os.path.isdir(os.path.join(HERE, 'node_modules', 'playwright-core')):
-        return 'browser tests skipped: playwright-core is not installed (npm ci --prefix tests/browser; scripts/test does)'
+        return 'browser tests skipped: no playwright-core (scripts/test installs it: npm ci in tests/browser)'
     return None
 
 
