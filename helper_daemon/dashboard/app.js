@@ -17,6 +17,7 @@
   let changed = new Set();
   let detailNode = null;
   let timer = null;
+  let session = 0;           // one polling loop per login: a loop of an earlier login stops by itself
   let failingSince = null;
 
   const $ = (id) => document.getElementById(id);
@@ -73,6 +74,7 @@
 
   function showLogin(message) {
     token = null; version = null; status = null; lastReports = null; detailNode = null;
+    session += 1;
     if (timer) clearTimeout(timer);
     timer = null;
     $("fleet").hidden = true;
@@ -104,19 +106,20 @@
     $("login-error").textContent = "";
     $("fleet").hidden = false;
     $("logout").hidden = false;
-    poll();
+    poll(session);
   }
 
   // --- updates --------------------------------------------------------------------------------------------------
 
-  async function poll() {
+  async function poll(mine) {
     timer = null;
-    if (token === null) return;
+    if (mine !== session) return;
     try {
       const seen = (await api("/v1/status/version")).version;
+      if (mine !== session) return;
       if (seen !== version) {
         const fetched = await api("/v1/status");
-        if (token === null) return;
+        if (mine !== session) return;
         version = seen;
         status = fetched;
         const started = performance.now();
@@ -128,11 +131,12 @@
       failingSince = null;
       connection();
     } catch (e) {
+      if (mine !== session) return;
       if (e.status === 401) { showLogin("The daemon no longer accepts the token (restarted with a new one?)."); return; }
       if (failingSince === null) failingSince = new Date();
       connection(e);
     }
-    if (token !== null) timer = setTimeout(poll, POLL_MS);
+    if (mine === session) timer = setTimeout(() => poll(mine), POLL_MS);
   }
 
   function connection(error) {

@@ -252,6 +252,11 @@ def test_an_operator_logs_in_sees_the_fleet_and_an_update_arrives_while_the_page
     _shot(browser, 'fleet-{}-filtered-after-update.png'.format(size), full_page=True)
     _record(size, figures)
 
+    # Logging out hides the fleet and forgets the token.
+    browser.click(selector='#logout')
+    browser.waitText(selector='#login-error', text='Logged out.')
+    assert browser.count(selector='#fleet:visible') == 0 and browser.count(selector='#login:visible') == 1
+
     # One page load, every request to the daemon itself, the token in no URL, no error, no CSP violation.
     seen = browser.events()
     documents = [r for r in seen['requests'] if r['url'].rstrip('/').endswith('/ui')]
