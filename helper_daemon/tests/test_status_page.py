@@ -1,5 +1,5 @@
 """The fleet status page's shell (GET /ui/, app.js, app.css) and its change counter (GET /v1/status/version),
-against a real daemon. The page itself, in a real browser: tests/browser/."""
+against a real daemon. The page itself, in a real browser: integration/browser/."""
 
 import re
 import subprocess

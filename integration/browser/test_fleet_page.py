@@ -2,7 +2,7 @@
 (driver.mjs), against the daemon as a real process on loopback, with fleets of 20 and of 1000 nodes registered and
 reporting through the API.
 
-Screenshots go to tests/browser/artifacts/ (or $TRIPLEO_UPGRADE_ARTIFACTS), with measured figures in
+Screenshots go to integration/browser/artifacts/ (or $TRIPLEO_UPGRADE_ARTIFACTS), with measured figures in
 fleet-page-figures.json there (measured, reported, never asserted).
 """
 
@@ -26,7 +26,7 @@ def _missing():
     if shutil.which('node') is None:
         return 'browser tests skipped: no node (apt-get install nodejs npm)'
     if not os.path.isdir(os.path.join(HERE, 'node_modules', 'playwright-core')):
-        return 'browser tests skipped: no playwright-core (scripts/test installs it: npm ci in tests/browser)'
+        return 'browser tests skipped: no playwright-core (scripts/test installs it: npm ci in integration/browser)'
     return None
 
 

@@ -1,4 +1,4 @@
-// Drives Debian's chromium with playwright-core for tests/browser (no browser download, no network but loopback).
+// Drives Debian's chromium with playwright-core for integration/browser (no browser download, no network but loopback).
 // Line-oriented JSON over stdio: one command per stdin line, one answer per stdout line,
 // {"ok": true, "value": ...} or {"ok": false, "error": "..."}. The test (pytest) decides what to do next.
 // Commands: goto {url}, fill {selector, value}, click {selector}, select {selector, value},
