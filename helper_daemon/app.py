@@ -16,8 +16,8 @@ from helper_daemon.logs import event
 from helper_daemon.metrics import Metrics
 from helper_daemon.middleware import AccessLog, BodyLimit
 from helper_daemon.openapi import exact_openapi
-from helper_daemon.routers import (cleanup, data, fleet, health, leases, metrics, node_services, node_status, nodes,
-                                   transfers)
+from helper_daemon.routers import (cleanup, dashboard, data, fleet, health, leases, metrics, node_services,
+                                   node_status, nodes, transfers)
 from helper_daemon.settings import Settings
 from helper_daemon.state_dir import prepare_state_dir
 from helper_daemon.store import ItemStore
@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
         event("removed leftovers of interrupted uploads", files=[str(p) for p in removed])
     app.state.admin_token_sha256 = ensure_admin_token(settings)
     app.state.metrics = Metrics()
-    routers = (health, metrics, nodes, data, node_status, node_services, leases, fleet, transfers, cleanup)
+    routers = (health, metrics, nodes, data, node_status, node_services, leases, fleet, transfers, cleanup, dashboard)
     for module in routers:
         app.include_router(module.router)
     # The routes as declared (their full paths and methods), whatever FastAPI builds from them for dispatch.

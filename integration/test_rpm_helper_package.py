@@ -77,6 +77,10 @@ def test_the_unit_starts_the_installed_daemon_with_the_packaged_settings(scratch
                 return False
         wait_for(healthy, 'the daemon started as the unit starts it', 30, process=daemon)
         assert mode(scratch_root(STATE_DIR + '/admin-token')) == 0o600
+        # the status page's files are in the package
+        for path, text in (('/ui/', 'fleet status'), ('/ui/app.js', 'GET /v1/status/version'), ('/ui/app.css', 'body')):
+            page = requests.get('http://127.0.0.1:{}{}'.format(port, path), timeout=5)
+            assert page.status_code == 200 and text in page.text, (path, page.status_code)
     finally:
         daemon.terminate()
         daemon.wait(30)

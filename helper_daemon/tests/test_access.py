@@ -44,6 +44,7 @@ ADMIN_REQUESTS = [
     ('POST', '/v1/nodes', {'json': {'name': 'intruder', 'role': 'Controller'}}),
     ('POST', '/v1/cleanup', {'json': {'force': True}}),
     ('GET', '/v1/status', {}),
+    ('GET', '/v1/status/version', {}),
     ('GET', '/v1/transfer/plan', {'params': {'role': 'Controller'}}),
     ('POST', '/v1/transfers', {'json': {'role': 'Controller', 'source': 'ctl-0', 'target': 'ctl-1',
                                         'items': ['etc']}}),
