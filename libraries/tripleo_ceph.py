@@ -7,7 +7,7 @@ so no ceph client or keyring is needed on the host.
 """
 import json
 
-from . import tripleo_probe
+from . import tripleo_commands
 
 CONTAINER_CLI = 'podman'
 
@@ -16,7 +16,7 @@ def mon_container(host):
     return 'ceph-mon-{}'.format(host)
 
 
-def mon_status(host, container_cli=CONTAINER_CLI, cluster='ceph', timeout=tripleo_probe.DEFAULT_TIMEOUT):
+def mon_status(host, container_cli=CONTAINER_CLI, cluster='ceph', timeout=tripleo_commands.DEFAULT_TIMEOUT):
     """
     :param host: this node's short host name (the monitor's name)
     :param container_cli: the container command (podman)
@@ -26,9 +26,9 @@ def mon_status(host, container_cli=CONTAINER_CLI, cluster='ceph', timeout=triple
     """
     container = mon_container(host)
     try:
-        code, _ = tripleo_probe.run((container_cli, 'container', 'exists', container), timeout=timeout,
+        code, _ = tripleo_commands.run((container_cli, 'container', 'exists', container), timeout=timeout,
                                     ok_codes=(0, 1))
-    except tripleo_probe.ProbeFailed as exc:
+    except tripleo_commands.CommandFailed as exc:
         return {'hosts_mon': None, 'container': None, 'quorum': None,
                 'reason': 'cannot tell whether this node hosts a ceph-mon: {}'.format(exc)}
     if code == 1:
@@ -38,12 +38,12 @@ def mon_status(host, container_cli=CONTAINER_CLI, cluster='ceph', timeout=triple
             'reason': None}
 
 
-def quorum(container, container_cli=CONTAINER_CLI, cluster='ceph', timeout=tripleo_probe.DEFAULT_TIMEOUT):
+def quorum(container, container_cli=CONTAINER_CLI, cluster='ceph', timeout=tripleo_commands.DEFAULT_TIMEOUT):
     """The monitor quorum as seen from inside ``container``; see parse_quorum_status()."""
     command = (container_cli, 'exec', container, 'ceph', '--cluster', cluster, 'quorum_status', '-f', 'json')
     try:
-        _, out = tripleo_probe.run(command, timeout=timeout)
-    except tripleo_probe.ProbeFailed as exc:
+        _, out = tripleo_commands.run(command, timeout=timeout)
+    except tripleo_commands.CommandFailed as exc:
         return _unknown(str(exc))
     return parse_quorum_status(out)
 

@@ -5,7 +5,7 @@ Everything the pre-upgrade checks need to know about this node, gathered into on
 Every probe that cannot run (tool absent, bus unreachable, bad output) is recorded as unknown
 with its reason; a fact is never guessed and a probe never raises.
 """
-from . import tripleo_ceph, tripleo_node, tripleo_pacemaker, tripleo_probe, tripleo_rpm, tripleo_systemd
+from . import tripleo_ceph, tripleo_node, tripleo_pacemaker, tripleo_commands, tripleo_rpm, tripleo_systemd
 
 # TripleO's own units: tripleo_<container>.service, their _healthcheck timers, tripleo-container-shutdown, ...
 UNIT_PATTERNS = ('tripleo_*', 'tripleo-*')
@@ -47,7 +47,7 @@ def package_facts(dbpath=None):
     """{'known', 'reason', 'pacemaker', 'corosync', 'openstack_release': [{name, version}]}"""
     try:
         versions = tripleo_rpm.upgrade_versions(tripleo_rpm.installed_packages(dbpath))
-    except tripleo_probe.ProbeFailed as exc:
+    except tripleo_commands.CommandFailed as exc:
         return _unknown_packages(str(exc))
     versions.update(known=True, reason=None)
     return versions

@@ -7,7 +7,7 @@ its XML is read whatever the exit code, and the errors it names are the reason t
 """
 import xml.etree.ElementTree as ET
 
-from . import tripleo_probe
+from . import tripleo_commands
 
 CRM_MON = ('crm_mon', '--output-as=xml')
 
@@ -16,7 +16,7 @@ NOT_MEMBER = 'not_member'
 UNKNOWN = 'unknown'
 
 
-def cluster_status(node, command=CRM_MON, env=None, timeout=tripleo_probe.DEFAULT_TIMEOUT):
+def cluster_status(node, command=CRM_MON, env=None, timeout=tripleo_commands.DEFAULT_TIMEOUT):
     """
     Ask crm_mon about ``node``.
 
@@ -26,8 +26,8 @@ def cluster_status(node, command=CRM_MON, env=None, timeout=tripleo_probe.DEFAUL
              and reason (why unknown or not a member, else None)
     """
     try:
-        code, out = tripleo_probe.run(command, env=env, timeout=timeout, ok_codes=range(256))
-    except tripleo_probe.ProbeFailed as exc:
+        code, out = tripleo_commands.run(command, env=env, timeout=timeout, ok_codes=range(256))
+    except tripleo_commands.CommandFailed as exc:
         return unknown(str(exc))
     result = parse_status(out, node)
     if code != 0 and result['membership'] != UNKNOWN:

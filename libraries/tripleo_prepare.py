@@ -23,7 +23,7 @@ reboot; after a rollback the record is removed and a re-run starts from scratch.
 import time
 from fnmatch import fnmatchcase
 
-from . import tripleo_archive, tripleo_node, tripleo_persist, tripleo_prepare_record, tripleo_probe
+from . import tripleo_archive, tripleo_node, tripleo_persist, tripleo_prepare_record, tripleo_commands
 from . import tripleo_single_database
 from .tripleo_node import OS_RELEASE, os_release
 from .tripleo_helper_client import DaemonError, HelperClient, LeaseRefused
@@ -121,8 +121,9 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
         tripleo_prepare_record.save(state_file, state)
     except Exception as exc:
         # Whatever failed, even a bug, the node must not stay half-stopped.
-        known = isinstance(exc, (SystemdError, tripleo_persist.PersistError, DaemonError, tripleo_probe.ProbeFailed,
-                                 OSError, tripleo_single_database.DatabaseError, tripleo_archive.ArchiveError))
+        known = isinstance(exc, (SystemdError, tripleo_persist.PersistError, DaemonError,
+                                 tripleo_commands.CommandFailed, OSError, tripleo_single_database.DatabaseError,
+                                 tripleo_archive.ArchiveError))
         _, story = _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout,
                               'TripleO upgrade preparation of {} failed while {}: {}{}.'.format(
                                   node, step, '' if known else type(exc).__name__ + ': ', exc))
@@ -215,7 +216,7 @@ def _major(release):
 
 def _pcs(pcs_command, args, timeout):
     # pcs bounds its cluster requests by --request-timeout; the extra minute is for pcs itself.
-    tripleo_probe.run(list(pcs_command) + args, timeout=timeout + 60)
+    tripleo_commands.run(list(pcs_command) + args, timeout=timeout + 60)
 
 
 def _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout, what_failed):
@@ -237,7 +238,7 @@ def _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeou
         try:
             _pcs(pcs_command, ['cluster', 'start', '--request-timeout={}'.format(pcs_timeout)], pcs_timeout)
             story.append('The Pacemaker cluster runs again on this node.')
-        except tripleo_probe.ProbeFailed as exc:
+        except tripleo_commands.CommandFailed as exc:
             problems.append(str(exc))
     if problems:
         state['phase'] = 'failed'

@@ -12,7 +12,7 @@ import fnmatch
 import os
 from collections import namedtuple
 
-from . import tripleo_probe
+from . import tripleo_commands
 
 Package = namedtuple('Package', ('name', 'epoch', 'version', 'release', 'arch'))
 
@@ -26,14 +26,14 @@ def installed_packages(dbpath=None):
 
     :param dbpath: the rpm database directory; None for the system's (the ``_dbpath`` macro)
     :return: list of Package; epoch is a string, '0' when the package has none (as in leapp's RPM model)
-    :raises tripleo_probe.ProbeFailed: when the bindings are missing or the database cannot be read
+    :raises tripleo_commands.CommandFailed: when the bindings are missing or the database cannot be read
     """
     try:
         import rpm
     except ImportError as exc:
-        raise tripleo_probe.ProbeFailed('the rpm Python bindings (python3-rpm) are not installed') from exc
+        raise tripleo_commands.CommandFailed('the rpm Python bindings (python3-rpm) are not installed') from exc
     if dbpath is not None and not os.path.isdir(dbpath):
-        raise tripleo_probe.ProbeFailed('the rpm database directory {} does not exist'.format(dbpath))
+        raise tripleo_commands.CommandFailed('the rpm database directory {} does not exist'.format(dbpath))
     if dbpath is not None:
         rpm.addMacro('_dbpath', dbpath)
     try:
@@ -42,7 +42,7 @@ def installed_packages(dbpath=None):
         transaction.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
         packages = [_package(header) for header in transaction.dbMatch()]
     except rpm.error as exc:
-        raise tripleo_probe.ProbeFailed('cannot read the rpm database {}: {}'.format(
+        raise tripleo_commands.CommandFailed('cannot read the rpm database {}: {}'.format(
             dbpath or rpm.expandMacro('%{_dbpath}'), exc)) from exc
     finally:
         if dbpath is not None:

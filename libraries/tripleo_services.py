@@ -21,7 +21,7 @@ import time
 import xml.etree.ElementTree as ET
 from fnmatch import fnmatchcase
 
-from . import tripleo_files, tripleo_pacemaker, tripleo_probe, tripleo_transfer
+from . import tripleo_files, tripleo_pacemaker, tripleo_commands, tripleo_transfer
 
 RECORD = '/var/lib/tripleo-upgrade-node/stopped-services.json'
 UNIT_PATTERNS = ('tripleo_*',)
@@ -62,10 +62,10 @@ class Cluster(object):
         """Top-level resources: {id: {"active": any instance active, "disabled": every instance's target-role is
         Stopped, "fencing": a stonith device}}."""
         try:
-            _, out = tripleo_probe.run(self.crm_mon_command, env=self.env, timeout=self.timeout,
+            _, out = tripleo_commands.run(self.crm_mon_command, env=self.env, timeout=self.timeout,
                                        ok_codes=range(256))
             root = ET.fromstring(out)
-        except (tripleo_probe.ProbeFailed, ET.ParseError) as exc:
+        except (tripleo_commands.CommandFailed, ET.ParseError) as exc:
             raise ServicesError('cannot read the cluster\'s resources from crm_mon: {}'.format(exc)) from exc
         errors = [e.text.strip() for e in root.iter('error') if e.text and e.text.strip()]
         section = root.find('resources')
@@ -92,8 +92,8 @@ class Cluster(object):
 
     def _pcs(self, args):
         try:
-            tripleo_probe.run(self.pcs_command + args, timeout=self.timeout)
-        except tripleo_probe.ProbeFailed as exc:
+            tripleo_commands.run(self.pcs_command + args, timeout=self.timeout)
+        except tripleo_commands.CommandFailed as exc:
             raise ServicesError(str(exc)) from exc
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from testing.rpmdb import rpm_bindings_missing
-from tripleo_upgrade_libraries import tripleo_probe, tripleo_rpm
+from tripleo_upgrade_libraries import tripleo_commands, tripleo_rpm
 
 if rpm_bindings_missing():
     pytest.skip(rpm_bindings_missing(), allow_module_level=True)
@@ -45,5 +45,5 @@ def test_dbpath_is_reset_after_reading(controller_db):
 
 
 def test_missing_database_directory_is_a_clear_failure(tmp_path):
-    with pytest.raises(tripleo_probe.ProbeFailed, match='rpm database directory .*absent does not exist'):
+    with pytest.raises(tripleo_commands.CommandFailed, match='rpm database directory .*absent does not exist'):
         tripleo_rpm.installed_packages(dbpath=str(tmp_path / 'absent'))

@@ -1,8 +1,9 @@
 """
-Running the node's own tools (crm_mon, podman, pcs), with every failure turned into a reason.
+Running the node's own tools (crm_mon, podman, rpm, pcs), with every failure turned into a sentence.
 
-A command that cannot run (tool absent, time-out, non-zero exit) raises ProbeFailed with a
-sentence an operator understands; the facts gatherer records it as unknown with that reason.
+A command that cannot run (tool absent, time-out, non-zero exit) raises CommandFailed with a
+sentence an operator understands: the facts gatherer records it as an unknown fact with that
+reason, prepare and stop-services stop with it.
 """
 import os
 import subprocess
@@ -10,8 +11,8 @@ import subprocess
 DEFAULT_TIMEOUT = 60
 
 
-class ProbeFailed(Exception):
-    """A fact could not be established; ``str()`` is the reason."""
+class CommandFailed(Exception):
+    """The command did not give an answer; ``str()`` says which command and why."""
 
 
 def run(argv, env=None, timeout=DEFAULT_TIMEOUT, ok_codes=(0,)):
@@ -28,14 +29,14 @@ def run(argv, env=None, timeout=DEFAULT_TIMEOUT, ok_codes=(0,)):
         process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    universal_newlines=True, env=full_env)
     except OSError as exc:
-        raise ProbeFailed('cannot run {}: {}'.format(argv[0], exc.strerror)) from exc
+        raise CommandFailed('cannot run {}: {}'.format(argv[0], exc.strerror)) from exc
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        raise ProbeFailed('`{}` did not answer within {} seconds'.format(' '.join(argv), timeout)) from None
+        raise CommandFailed('`{}` did not answer within {} seconds'.format(' '.join(argv), timeout)) from None
     if process.returncode not in ok_codes:
-        raise ProbeFailed('`{}` failed with exit code {}: {}'.format(
+        raise CommandFailed('`{}` failed with exit code {}: {}'.format(
             ' '.join(argv), process.returncode, (err.strip() or out.strip())[:400] or 'no output'))
     return process.returncode, out
