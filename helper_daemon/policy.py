@@ -74,7 +74,8 @@ def decide_lease(requester: str, nodes: Mapping[str, Node], leases: Mapping[str,
             blockers.append(Blocker(
                 "one-by-one", (holder,), 1,
                 f"{holder} of one-by-one role {node.role} already holds a lease since {leases[holder]}; "
-                f"release it with DELETE /v1/nodes/{holder}/lease once {holder} is back in service"
+                f"it ends when tripleo-upgrade-complete runs on {holder} (back in service), or with "
+                f"`tripleo-upgrade-helper lease release {holder} --reason TEXT` if {holder} died holding it"
             ))
     elif rules.batch_size is not None and len(leased_in_role) >= rules.batch_size:
         blockers.append(Blocker(

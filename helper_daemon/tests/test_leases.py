@@ -44,8 +44,9 @@ def test_refusal_is_409_with_every_reason(controllers):
     body = refused.json()
     assert body['error'] == 'lease refused'
     assert body['reasons'] == [
-        'controller-0 of one-by-one role Controller already holds a lease since {}; release it with '
-        'DELETE /v1/nodes/controller-0/lease once controller-0 is back in service'.format(since),
+        'controller-0 of one-by-one role Controller already holds a lease since {}; it ends when '
+        'tripleo-upgrade-complete runs on controller-0 (back in service), or with `tripleo-upgrade-helper lease '
+        'release controller-0 --reason TEXT` if controller-0 died holding it'.format(since),
         'ceph-mon hosts without a lease would drop to 1, below min_ceph_mons=2 (running: controller-1, controller-2; '
         'leased: controller-0); wait until a leased ceph-mon host is back in service and releases its lease',
     ]

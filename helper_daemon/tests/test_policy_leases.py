@@ -42,7 +42,7 @@ def test_second_controller_of_one_by_one_role_is_refused_naming_the_holder_and_t
     assert not decision.granted
     assert blockers(decision) == [("one-by-one", ("controller-1",), 1)]
     [reason] = decision.reasons
-    assert "DELETE /v1/nodes/controller-1/lease" in reason and SINCE in reason
+    assert "`tripleo-upgrade-helper lease release controller-1 --reason TEXT`" in reason and SINCE in reason
 
 
 def test_holder_gets_its_lease_again():
