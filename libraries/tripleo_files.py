@@ -8,6 +8,17 @@ import os
 import tempfile
 
 
+def read_json(path):
+    """The JSON record in ``path``, or None when there is no such file; OSError or ValueError otherwise."""
+    try:
+        with open(path) as stream:
+            return json.load(stream)
+    except (IOError, OSError):
+        if not os.path.lexists(path):
+            return None
+        raise
+
+
 def write_json(path, record, dir_mode=0o700):
     """Write ``record`` as JSON to ``path`` (mode 0600) atomically; creates the directory with ``dir_mode``."""
     write_text(path, json.dumps(record, indent=2, sort_keys=True) + '\n', dir_mode)

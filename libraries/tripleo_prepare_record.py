@@ -5,7 +5,6 @@ Prepare writes it before it stops anything, the OS upgrade keeps it, and three r
 the FirstBoot restore, the rollback of a failed prepare, and tripleo-upgrade-abort. Written
 atomically (tripleo_files), so a crash leaves the old record or the new one, never a mix.
 """
-import json
 import os
 
 from . import tripleo_files
@@ -20,11 +19,8 @@ class RecordError(Exception):
 def load(path=PATH):
     """The record, or None when there is none."""
     try:
-        with open(path) as f:
-            return json.load(f)
+        return tripleo_files.read_json(path)
     except (IOError, OSError) as exc:
-        if not os.path.exists(path):
-            return None
         raise RecordError('cannot read the prepare record {}: {}'.format(path, exc)) from exc
     except ValueError as exc:
         raise RecordError('the prepare record {} is not valid JSON ({}); it lists what prepare stopped, '

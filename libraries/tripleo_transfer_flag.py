@@ -5,9 +5,10 @@ the flag records; ``forget()`` moves it aside (never deletes it: it stays as evi
 only when asked with ``yes`` and only while the daemon has never seen this node report ``completed`` (TripleO
 started its services, so its database took writes that a second pull would silently throw away).
 """
-import json
 import os
 import time
+
+from . import tripleo_files
 
 FIELDS = (('transfer_id', 'transfer'), ('role', 'role'), ('source', 'from node'), ('item', 'item'),
           ('datadir', 'datadir'), ('size', 'size (bytes)'), ('sha256', 'sha256'), ('transferred_at', 'installed at'),
@@ -21,11 +22,8 @@ class FlagError(Exception):
 def read(flag):
     """The flag's record; None when there is no flag."""
     try:
-        with open(flag) as stream:
-            return json.load(stream)
+        return tripleo_files.read_json(flag)
     except (IOError, OSError) as exc:
-        if not os.path.lexists(flag):
-            return None
         raise FlagError('cannot read the flag {}: {}'.format(flag, exc)) from exc
     except ValueError:
         return {'state': 'unreadable (not JSON): check the datadir by hand'}
