@@ -94,15 +94,10 @@ def lease_nodes(conn: sqlite3.Connection, node: str, cache: Optional[dict] = Non
     return nodes
 
 
-def fleet_nodes(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    """Every node with its last reported state, by role then name (GET /v1/status)."""
-    return conn.execute("SELECT name, role, ceph_mon, one_by_one, phase, os_release, leapp_run_id, error, "
-                        "reports_json FROM nodes ORDER BY role, name").fetchall()
-
-
 def fleet_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    """`fleet_nodes` for GET /v1/status, done in SQLite: each node's `last_report_at` (an index seek) and, instead
-    of the whole reports, `inhibitors_json` (a JSON array of {"key","title","remediation"} of its inhibitors)."""
+    """Every node with its last reported state, by role then name, for GET /v1/status, done in SQLite: each node's
+    `last_report_at` (an index seek) and, instead of the whole reports, `inhibitors_json` (a JSON array of
+    {"key","title","remediation"} of its inhibitors)."""
     return conn.execute(
         "SELECT name, role, ceph_mon, one_by_one, phase, os_release, leapp_run_id, error, "
         "(SELECT MAX(at) FROM node_events WHERE node = nodes.name) AS last_report_at, "
@@ -181,12 +176,6 @@ def node_status(conn: sqlite3.Connection, node: str) -> tuple[dict, list[dict]]:
     events = conn.execute("SELECT at, phase, os_release, leapp_run_id, error, reports_json FROM node_events "
                           "WHERE node = ? ORDER BY id", (node,)).fetchall()
     return _shaped_report(current), [_shaped_report(e) for e in events]
-
-
-def last_report_times(conn: sqlite3.Connection) -> dict[str, str]:
-    """Node -> its latest report time (nodes that never reported are left out): one index seek per node."""
-    rows = conn.execute("SELECT name, (SELECT MAX(at) FROM node_events WHERE node = nodes.name) FROM nodes").fetchall()
-    return {name: at for name, at in rows if at is not None}
 
 
 def started_nodes(conn: sqlite3.Connection) -> set[str]:
