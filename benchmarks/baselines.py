@@ -31,6 +31,21 @@ SSH_CLIENT_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFil
                       '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR']
 
 
+def parse_size(text):
+    """Bytes in a size such as ``2G``, ``256M``, ``1.5GiB`` or ``1048576`` (binary units); ValueError if not one."""
+    units = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
+    number = text.strip().upper()
+    for suffix in ('IB', 'B'):
+        if number.endswith(suffix) and number[:-len(suffix)][-1:] in 'KMGT':
+            number = number[:-len(suffix)]
+            break
+    unit = number[-1:] if number[-1:] in 'KMGT' else ''
+    value = float(number[:len(number) - len(unit)])
+    if value <= 0:
+        raise ValueError(text)
+    return int(value * units[unit])
+
+
 # ---------------------------------------------------------------------------------------------
 # Test tree
 
@@ -338,6 +353,8 @@ def print_runs(title, results, nbytes=None, baseline='raw copy', goals=None):
             wall / base_wall, cpu / base_cpu, verdict))
     print('(ratios: median of the method / median of {}, measured in this run; every run from a cold page cache '
           'unless said otherwise, timed until its data was synced to disk)'.format(baseline))
+    print('load average at the end (1, 5, 15 min): {:.2f} {:.2f} {:.2f} on {} CPUs'.format(
+        *os.getloadavg(), os.cpu_count()))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,9 +1,13 @@
 """The one-shot database transfer (control-plane downtime) against a raw copy and rsync over ssh, same run.
 
-    .venv/bin/python benchmarks/bench_transfer.py [--size-gib 2] [--runs 3] [--workdir DIR] [--warm]
+    .venv/bin/python benchmarks/bench_transfer.py [--size 2G] [--runs 3] [--workdir DIR] [--warm]
+        [--skip-rsync] [--source-cache DIR]
+
+--size 256M gives a quick run. --source-cache DIR keeps the grown source datadir in DIR and uses it again when a
+later run asks for the same size (growing 2 GiB of rows takes minutes); it is never modified by a run.
 
 The datadir is a real MariaDB datadir grown with OpenStack-like rows (nova instances with UUIDs, JSON metadata
-and names; instance action events with tracebacks; neutron ports with JSON bindings) to about --size-gib, then
+and names; instance action events with tracebacks; neutron ports with JSON bindings) to about --size, then
 stopped cleanly; how well it compresses with zstd -1 is printed. Every method runs --runs times (at least 3),
 each from a cold page cache (unless --warm) and timed until its data is on disk (`sync`):
 
@@ -21,6 +25,7 @@ issue 13. The last pulled datadir is started and every table's row count and CHE
 source.
 """
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -96,6 +101,31 @@ def grow_datadir(server, size_bytes):
         hi = lo + ROWS_PER_STATEMENT - 1
         server.sql(';\n'.join(statement.format(lo=lo, hi=hi) for statement in INSERTS), 'bench')
         lo = hi + 1
+
+
+def grown_source(directory, size_bytes):
+    """The source MariaDBServer under ``directory`` grown to ``size_bytes`` and stopped, and its fingerprint; a
+    source grown earlier to the same size there (its fingerprint.json says so) is used as it is."""
+    record = os.path.join(directory, 'fingerprint.json')
+    source = MariaDBServer(os.path.join(directory, 'source'), log_file_size='96M', buffer_pool_size='256M')
+    try:
+        with open(record) as stream:
+            kept = json.load(stream)
+        if kept['size'] == size_bytes and os.path.isdir(source.datadir):
+            print('source datadir: grown earlier in {} (--source-cache)'.format(directory))
+            return source, {table: tuple(value) for table, value in kept['fingerprint'].items()}
+    except (OSError, ValueError, KeyError):
+        pass
+    shutil.rmtree(source.base_dir, ignore_errors=True)
+    source = MariaDBServer(os.path.join(directory, 'source'), log_file_size='96M', buffer_pool_size='256M')
+    with source.install():
+        with baselines.Stopwatch() as growing:
+            grow_datadir(source, size_bytes)
+        expected = source.fingerprint('bench')
+    print('source datadir grown in {:.1f}s'.format(growing.seconds))
+    with open(record, 'w') as stream:
+        json.dump({'size': size_bytes, 'fingerprint': expected}, stream)
+    return source, expected
 
 
 def zstd_ratio(datadir):
@@ -186,12 +216,17 @@ def pull_follows():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--size-gib', type=float, default=2.0)
+    parser.add_argument('--size', default='2G', help='datadir size, such as 2G (the default) or 256M')
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--workdir', help='where the datadirs go (default: a new directory in /var/tmp)')
     parser.add_argument('--warm', action='store_true', help='do not drop the page cache between runs')
     parser.add_argument('--skip-rsync', action='store_true', help='leave the rsync-over-ssh baseline out')
+    parser.add_argument('--source-cache', help='keep the grown source datadir here and use it again (see above)')
     args = parser.parse_args()
+    try:
+        size_bytes = baselines.parse_size(args.size)
+    except ValueError:
+        parser.error('--size {!r}: give a size such as 2G or 256M'.format(args.size))
     if args.runs < 3:
         parser.error('--runs: at least 3 (median and spread)')
     cold = not args.warm
@@ -200,15 +235,12 @@ def main():
         cold = False
     workdir = tempfile.mkdtemp(prefix='bench-transfer-', dir=args.workdir or '/var/tmp')
     try:
-        source = MariaDBServer(os.path.join(workdir, 'source'), log_file_size='96M', buffer_pool_size='256M')
-        with source.install():
-            with baselines.Stopwatch() as growing:
-                grow_datadir(source, int(args.size_gib * (1 << 30)))
-            expected = source.fingerprint('bench')
+        if args.source_cache:
+            os.makedirs(args.source_cache, exist_ok=True)
+        source, expected = grown_source(args.source_cache or workdir, size_bytes)
         nbytes = baselines.tree_bytes(source.datadir)
-        print('source datadir: {} MiB, {} rows, grown in {:.1f}s; its tar archive compresses {:.1f}x with zstd -1'
-              .format(nbytes >> 20, sum(count for count, _ in expected.values()), growing.seconds,
-                      zstd_ratio(source.datadir)))
+        print('source datadir: {} MiB, {} rows; its tar archive compresses {:.1f}x with zstd -1'.format(
+            nbytes >> 20, sum(count for count, _ in expected.values()), zstd_ratio(source.datadir)))
         listing = baselines.tree_listing(source.datadir)
         results = {}
 

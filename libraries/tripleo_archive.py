@@ -8,12 +8,15 @@ Paths are stored relative to ``/``, so an archive unpacks into any directory wit
 the root file system; that is how restore stages a tree before moving it into place.
 """
 import os
+import shutil
 import subprocess
 import tempfile
 
 from . import tripleo_files
 
-COMPRESSIONS = ('none', 'zstd')
+# auto: zstd where the node has the zstd binary, else none (resolve_compression); what is recorded and declared
+# to the daemon is always the resolved one, so a digest never changes meaning silently.
+COMPRESSIONS = ('none', 'zstd', 'auto')
 TAR_BLOCK = 512
 CHUNK = 1024 * 1024
 METADATA_OPTIONS = ['--xattrs', '--xattrs-include=*', '--acls', '--selinux', '--numeric-owner']
@@ -32,6 +35,22 @@ class NotRootArchive(ArchiveError):
     """The archive holds relative names (such as a database push), not paths of the root file system."""
 
 
+def zstd_available():
+    return shutil.which('zstd') is not None
+
+
+def resolve_compression(compression):
+    """'none' or 'zstd' for ``compression`` (none, zstd or auto); zstd without the zstd binary is an error."""
+    if compression not in COMPRESSIONS:
+        raise ArchiveError('unknown compression {!r}; use one of {}'.format(compression, ', '.join(COMPRESSIONS)))
+    if compression == 'auto':
+        return 'zstd' if zstd_available() else 'none'
+    if compression == 'zstd' and not zstd_available():
+        raise ArchiveError('compression zstd: this node has no zstd binary; install the zstd package or set '
+                           'compression: none (or auto)')
+    return compression
+
+
 def _member(path):
     if not os.path.isabs(path):
         raise ArchiveError('{!r} is not an absolute path'.format(path))
@@ -46,8 +65,7 @@ def stream(paths, compression='none'):
     *instead of* ending the stream, so an HTTP upload fed by this generator is cut short and
     the receiver never takes a truncated archive for a complete one.
     """
-    if compression not in COMPRESSIONS:
-        raise ArchiveError('unknown compression {!r}; use one of {}'.format(compression, ', '.join(COMPRESSIONS)))
+    compression = resolve_compression(compression)
     command = (['tar', '--create', '--file=-', '--sparse', '--directory=/'] + METADATA_OPTIONS +
                (ZSTD if compression == 'zstd' else []) + ['--'] + [_member(p) for p in paths])
     with tempfile.TemporaryFile() as errors:
@@ -91,16 +109,25 @@ class StreamExtractor(object):
     was unpacked (the staging directory is no commit point; the swap is).
     """
 
-    def __init__(self, directory):
+    def __init__(self, directory, paths=None):
         self.directory = directory
+        self.paths = paths
         self._head = b''
         self._tar = None
         self._errors = tempfile.TemporaryFile()
 
     def _start(self, head):
+        zstd = head.startswith(ZSTD_MAGIC)
+        if zstd and not zstd_available():
+            raise ArchiveError('the archive is compressed with zstd and this node has no zstd binary to unpack it; '
+                               'install the zstd package and run this again')
         command = (['tar', '--extract', '--file=-', '--directory=' + self.directory, '--same-owner',
-                    '--preserve-permissions'] + METADATA_OPTIONS + (ZSTD if head.startswith(ZSTD_MAGIC) else []))
-        self._tar = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors)
+                    '--preserve-permissions'] + METADATA_OPTIONS + (ZSTD if zstd else []))
+        if self.paths:
+            command += ['--'] + [_member(p) for p in self.paths]
+        # Unbuffered: each chunk goes to tar as it arrives, with no copy into a buffer first.
+        self._tar = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors,
+                                     bufsize=0)
 
     def write(self, chunk):
         if self._tar is None:
@@ -110,7 +137,9 @@ class StreamExtractor(object):
             self._start(self._head)
             chunk, self._head = self._head, b''
         try:
-            self._tar.stdin.write(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[self._tar.stdin.write(view):]
         except BrokenPipeError:
             status = self._tar.wait()
             raise ArchiveError('tar stopped unpacking into {}: {}'.format(
@@ -121,9 +150,10 @@ class StreamExtractor(object):
         """End of the archive: wait for tar; raise ArchiveError unless it unpacked everything."""
         try:
             if self._tar is None:
-                self._start(self._head)
-                if self._head:
-                    self._tar.stdin.write(self._head)
+                head, self._head = self._head, b''
+                self._start(head)
+                if head:
+                    self.write(head)
             try:
                 self._tar.stdin.close()
             except BrokenPipeError:

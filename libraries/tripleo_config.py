@@ -497,7 +497,8 @@ KEYS = (
         _check_persist_items),
     Key('persist_dropin_dir', '/etc/tripleo-upgrade/persist.d', 'Directory of *.json drop-in files in which '
         'TripleO services declare more items to persist.', _check_dropin_dir),
-    Key('compression', 'none', 'Compression of persisted archives: none or zstd.', _check_choice(COMPRESSIONS)),
+    Key('compression', 'auto', 'Compression of persisted archives: none, zstd, or auto (zstd where the node has '
+        'the zstd binary).', _check_choice(COMPRESSIONS)),
     Key('restore_mode', 'missing-only', 'missing-only (in-place upgrade: restore only what is missing or an empty '
         'directory) or always (replace what is there).', _check_choice(RESTORE_MODES)),
     Key('target_repositories', [], 'Newer OS and OpenStack repositories for the upgrade: a list of mappings with '

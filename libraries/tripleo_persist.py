@@ -18,11 +18,16 @@ sha256 of what was sent (HelperClient.put_item), and a tar failure cuts the uplo
 the daemon never stores a truncated archive as complete. (Sending ``Content-Digest`` instead
 would need the digest before the body: reading or spooling everything twice.)
 
-Restore downloads an item to a temporary file, whose digest the client checks against the
-daemon's and which is compared with the digest recorded at persist time, all BEFORE anything
-is unpacked. Each path is then unpacked into a staging directory next to it (same file system)
-and renamed into place: a failure leaves either the old state or the complete new one. Without
-prepare's record (a reinstalled node), ``restore_stored`` takes the paths from each archive itself.
+Compression ``auto`` (the configuration's default) is zstd where the node has the zstd binary, else none;
+a zstd archive is declared as such, so the daemon records that its sha256 is of the compressed bytes.
+
+Restore unpacks an item while it downloads (no spool file), into a staging directory next to
+its paths (same file system), and only once the whole download matched the daemon's digest and
+the digest recorded at persist time is anything renamed into place: a cut, truncated or corrupt
+download leaves the old state and no staging directory behind. When an item's paths lie on
+different file systems it is downloaded to a temporary file first (verified the same way) and
+each path unpacked next to itself. Without prepare's record (a reinstalled node),
+``restore_stored`` downloads each archive first and takes the paths from the archive itself.
 """
 import contextlib
 import errno
@@ -95,13 +100,15 @@ def _dropin_problem(document):
 
 def persist(client, node, items, compression='none'):
     """
-    Upload every item of ``items`` (item -> paths) that has at least one existing path.
+    Upload every item of ``items`` (item -> paths) that has at least one existing path, compressed with
+    ``compression`` (none, zstd or auto: zstd where the zstd binary is installed).
 
     :return: one record per item, in name order: {"item", "paths" (archived), "missing" (paths
              that did not exist), "size", "sha256", "compression"}; items without any existing
              path have no size and sha256 and are not uploaded
     :raises PersistError: naming the item, on the first failure
     """
+    compression = tripleo_archive.resolve_compression(compression)
     records = []
     for item in sorted(items):
         present = [p for p in items[item] if os.path.lexists(p)]
@@ -138,8 +145,14 @@ def restore(client, node, records, mode='missing-only', work_dir=None):
         if not any(_wanted(p, mode) for p in paths):
             done.extend((item, p, 'present') for p in paths)
             continue
-        with _downloaded(client, node, item, work_dir, record.get('sha256')) as archive:
-            done.extend(_restore_paths(item, archive, paths, mode))
+        wanted = [p for p in paths if _wanted(p, mode)]
+        stage_parent = _common_stage_parent(wanted)
+        if stage_parent is None:
+            with _downloaded(client, node, item, work_dir, record.get('sha256')) as archive:
+                done.extend(_restore_paths(item, archive, paths, mode))
+        else:
+            actions = _restore_streamed(client, node, item, wanted, stage_parent, record.get('sha256'))
+            done.extend((item, p, actions.get(p, 'present')) for p in paths)
     return done
 
 
@@ -203,11 +216,105 @@ def _downloaded(client, node, item, work_dir, sha256):
             raise PersistError('item {!r} could not be written to {}: {}; nothing of it was restored'.format(
                 item, archive.name, exc.strerror or exc)) from exc
         if sha256 and got['sha256'] != sha256:
-            raise PersistError(
-                'item {!r}: the daemon holds a copy with sha256 {}, but this node persisted sha256 {}; '
-                'nothing of it was restored. Check `tripleo-upgrade-helper status` for who replaced it'.format(
-                    item, got['sha256'], sha256))
+            raise _replaced(item, got['sha256'], sha256)
         yield archive.name
+
+
+def _device(path):
+    """The device of ``path``, or of its nearest existing ancestor (where makedirs would create it)."""
+    while True:
+        try:
+            return os.stat(path).st_dev
+        except OSError:
+            parent = os.path.dirname(path)
+            if parent == path:
+                raise
+            path = parent
+
+
+def _common_stage_parent(paths):
+    """Where one staging directory may hold every path of ``paths`` so that each can be renamed into place: the
+    parent of the first one when all of them are on its file system; None otherwise (or when there is nothing)."""
+    if not paths:
+        return None
+    parents = [os.path.dirname(os.path.normpath(p)) for p in paths]
+    try:
+        devices = set(_device(parent) for parent in parents)
+    except OSError:
+        return None
+    return parents[0] if len(devices) == 1 else None
+
+
+def _restore_streamed(client, node, item, paths, stage_parent, sha256):
+    """
+    Download ``item`` and unpack its ``paths`` as the bytes arrive into one staging directory in
+    ``stage_parent``; once the download matched the daemon's digest (and ``sha256``, recorded at persist time),
+    rename each path into place. Returns {path: 'restored' or 'replaced'}; nothing is moved before the end.
+    """
+    if sha256:
+        stored = _head(client, node, item)
+        if stored is not None and stored['sha256'] != sha256:
+            raise _replaced(item, stored['sha256'], sha256)
+    try:
+        os.makedirs(stage_parent, exist_ok=True)
+        stage = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=stage_parent)
+    except OSError as exc:
+        raise PersistError('item {!r}: cannot stage {} in {}: {}; nothing of it was restored'.format(
+            item, ', '.join(paths), stage_parent, exc.strerror)) from exc
+    try:
+        extractor = tripleo_archive.StreamExtractor(stage, paths)
+        try:
+            got = client.get_item(node, item, extractor)
+        except BaseException as exc:
+            extractor.abort()
+            if isinstance(exc, DaemonError):
+                raise PersistError('item {!r} could not be downloaded; nothing of it was restored: {}'.format(
+                    item, exc)) from exc
+            if isinstance(exc, tripleo_archive.ArchiveError):
+                raise PersistError('item {!r} could not be unpacked; nothing of it was restored: {}'.format(
+                    item, exc)) from exc
+            raise
+        try:
+            extractor.close()
+        except tripleo_archive.ArchiveError as exc:
+            raise PersistError('item {!r} could not be unpacked; nothing of it was restored: {}'.format(
+                item, exc)) from exc
+        if sha256 and got['sha256'] != sha256:
+            raise _replaced(item, got['sha256'], sha256)
+        actions = {}
+        for path in sorted(paths, key=len):
+            inside = [done for done in actions if path.startswith(done.rstrip('/') + '/')]
+            if inside:  # came into place with the tree that holds it
+                actions[path] = actions[inside[0]]
+                continue
+            staged = os.path.join(stage, os.path.normpath(path).lstrip('/'))
+            existed = os.path.lexists(path)
+            try:
+                os.makedirs(os.path.dirname(os.path.normpath(path)), exist_ok=True)
+                # What ``always`` replaces is set aside inside the stage, so it goes away with it.
+                tripleo_archive.swap_into_place(staged, path, os.path.join(stage, STAGING_PREFIX + 'previous'))
+            except OSError as exc:
+                raise PersistError('{} could not be moved into place (left as it was): {}'.format(path, exc)) from exc
+            shutil.rmtree(os.path.join(stage, STAGING_PREFIX + 'previous'), ignore_errors=True)
+            actions[path] = 'replaced' if existed else 'restored'
+        return actions
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _head(client, node, item):
+    try:
+        return client.head_item(node, item)
+    except DaemonError as exc:
+        raise PersistError('item {!r} could not be downloaded; nothing of it was restored: {}'.format(
+            item, exc)) from exc
+
+
+def _replaced(item, stored, persisted):
+    return PersistError(
+        'item {!r}: the daemon holds a copy with sha256 {}, but this node persisted sha256 {}; '
+        'nothing of it was restored. Check `tripleo-upgrade-helper status` for who replaced it'.format(
+            item, stored, persisted))
 
 
 def _restore_paths(item, archive, paths, mode):

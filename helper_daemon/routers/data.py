@@ -114,8 +114,8 @@ async def _audit_async(*args, **kwargs) -> None:
     await to_thread.run_sync(functools.partial(_audit, *args, **kwargs))
 
 
-def _start_write(upload, data: bytearray) -> asyncio.Future:
-    writing = asyncio.ensure_future(to_thread.run_sync(upload.write, data))
+def _start_write(upload, chunks: list) -> asyncio.Future:
+    writing = asyncio.ensure_future(to_thread.run_sync(upload.write_chunks, chunks))
     # An upload that fails elsewhere leaves this unawaited: take its outcome so it is not logged as lost.
     writing.add_done_callback(lambda done: done.cancelled() or done.exception())
     return writing
@@ -155,23 +155,24 @@ async def put_item(node: NodeName, item: ItemName, request: Request, caller: Ite
     obj = None
     # One batch is written and hashed in a worker thread while the next one arrives: the disk and the network
     # overlap (1 GiB by `curl -T` on loopback, 2 cores: median 8.4 s -> 3.7 s).
+    # The chunks are kept as received and written with one writev per batch: no copy into a batch buffer.
     writing = None
     try:
-        batch, received = bytearray(), 0
+        batch, batched, received = [], 0, 0
         async for chunk in request.stream():
-            batch += chunk
+            batch.append(chunk)
+            batched += len(chunk)
             received += len(chunk)
             if received > settings.max_item_bytes:
                 raise too_large
-            if len(batch) >= WRITE_BATCH:
+            if batched >= WRITE_BATCH:
                 await _written(writing, metrics, live)
                 writing = _start_write(upload, batch)
-                batch = bytearray()
+                batch, batched = [], 0
         await _written(writing, metrics, live)
         writing = None
-        if batch:
-            await to_thread.run_sync(upload.write, batch)
-            metrics.add("bytes_received", len(batch))
+        if batched:
+            metrics.add("bytes_received", await to_thread.run_sync(upload.write_chunks, batch))
             live.publish()
         if length is not None and upload.size != length:
             raise ApiError(400, "incomplete body", f"received {upload.size} of {length} bytes; nothing was stored")

@@ -60,7 +60,7 @@ def test_a_key_written_without_a_value_takes_its_default(configure, line):
 
 
 @pytest.mark.parametrize('line, expected, hint', [
-    ('compression: off', "False is not one of none, zstd (YAML reads an unquoted off/no/on/yes as a boolean)",
+    ('compression: off', "False is not one of none, zstd, auto (YAML reads an unquoted off/no/on/yes as a boolean)",
      'quoted'),
     ('node_name: 12345', '12345 is not a node name', 'in quotes'),
     ('node_name: 2024-01-01', 'datetime.date(2024, 1, 1) is a date, which leapp cannot store', 'quote the value'),

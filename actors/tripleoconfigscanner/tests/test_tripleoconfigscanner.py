@@ -73,7 +73,7 @@ def test_a_key_without_a_value_loads_and_takes_its_default(current_actor_context
 
 
 @pytest.mark.parametrize('line, key, expected', [
-    ('compression: off', 'compression', 'False is not one of none, zstd'),
+    ('compression: off', 'compression', 'False is not one of none, zstd, auto'),
     ('node_name: 12345', 'node_name', '12345 is not a node name'),
     ('daemon_url: undercloud-0:8990', 'daemon_url', "'undercloud-0:8990' is not an http:// or https:// URL"),
 ])
