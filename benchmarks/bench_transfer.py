@@ -160,14 +160,17 @@ class DaemonTransfers(object):
         self.count += 1
         state = os.path.join(self.workdir, 'daemon-state-{}'.format(self.count))
         self.daemon = DaemonProcess(state).start()
-        self.tokens = {}
+        self.tokens, secrets = {}, {}
         for node, os_release, phase in ((SOURCE, '8.4', 'prepared'), (TARGET, '9.2', 'upgraded')):
-            token = self.daemon.add_node(node, ROLE)
+            token = secrets[node] = self.daemon.add_node(node, ROLE)
             self.tokens[node] = self.daemon.token_file(node)
             self.daemon.session(token).put('{}/v1/nodes/{}/status'.format(self.daemon.url, node), json={
                 'phase': phase, 'os_release': os_release}).raise_for_status()
         self.daemon.admin().post(self.daemon.url + '/v1/transfers', json={
             'role': ROLE, 'source': SOURCE, 'target': TARGET, 'items': ['mysql']}).raise_for_status()
+        # The daemon takes a push only from a source that reported its services down.
+        self.daemon.session(secrets[SOURCE]).put(
+            '{}/v1/nodes/{}/services'.format(self.daemon.url, SOURCE), json={'state': 'down'}).raise_for_status()
         self.flag = os.path.join(self.workdir, 'transfer-flag-{}'.format(self.count))
         return self.daemon.pid
 

@@ -108,7 +108,10 @@ def persist(client, node, items, compression='none'):
              path have no size and sha256 and are not uploaded
     :raises PersistError: naming the item, on the first failure
     """
-    compression = tripleo_archive.resolve_compression(compression)
+    try:
+        compression = tripleo_archive.resolve_compression(compression)
+    except tripleo_archive.ArchiveError as exc:
+        raise PersistError('nothing was persisted: {}'.format(exc)) from exc
     records = []
     for item in sorted(items):
         present = [p for p in items[item] if os.path.lexists(p)]
@@ -262,7 +265,9 @@ def _restore_streamed(client, node, item, paths, stage_parent, sha256):
         raise PersistError('item {!r}: cannot stage {} in {}: {}; nothing of it was restored'.format(
             item, ', '.join(paths), stage_parent, exc.strerror)) from exc
     try:
-        extractor = tripleo_archive.StreamExtractor(stage, paths)
+        # A path inside another one comes with it; naming it to tar as well makes tar miss it ("Not found").
+        outermost = [p for p in paths if not any(_inside(p, other) for other in paths)]
+        extractor = tripleo_archive.StreamExtractor(stage, outermost)
         try:
             got = client.get_item(node, item, extractor)
         except BaseException as exc:
@@ -283,7 +288,7 @@ def _restore_streamed(client, node, item, paths, stage_parent, sha256):
             raise _replaced(item, got['sha256'], sha256)
         actions = {}
         for path in sorted(paths, key=len):
-            inside = [done for done in actions if path.startswith(done.rstrip('/') + '/')]
+            inside = [done for done in actions if _inside(path, done)]
             if inside:  # came into place with the tree that holds it
                 actions[path] = actions[inside[0]]
                 continue
@@ -300,6 +305,11 @@ def _restore_streamed(client, node, item, paths, stage_parent, sha256):
         return actions
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _inside(path, other):
+    """Is ``path`` strictly inside the tree ``other``?"""
+    return os.path.normpath(path).startswith(os.path.normpath(other).rstrip('/') + '/')
 
 
 def _head(client, node, item):

@@ -1,5 +1,6 @@
 """The store of node data over real HTTP: round trips, digests, atomicity, crashes, limits, names."""
 
+import hashlib
 import os
 import shutil
 import signal
@@ -365,3 +366,18 @@ def test_an_aborted_upload_refuses_a_late_batch_and_leaves_no_file(tmp_path):
     with pytest.raises(StoreError, match='already ended'):
         upload.write(b'late batch')
     assert files_under(str(tmp_path / 'nodes')) == set() and store.current('ctl-0', 'mysql') is None
+
+
+def test_many_small_received_chunks_are_stored_whole_with_their_digest(tmp_path):
+    # The daemon writes the chunks as they came off the socket with writev (at most WRITEV_MAX buffers each).
+    from helper_daemon import store as store_module
+
+    store = store_module.ItemStore(tmp_path / 'nodes')
+    upload = store.begin_upload('ctl-0', 'mysql')
+    chunks = [bytes([i % 251]) * (i % 97 + 1) for i in range(store_module.WRITEV_MAX * 2 + 7)] + [b'']
+    assert upload.write_chunks(chunks) == sum(len(c) for c in chunks)
+    obj = upload.commit()
+    expected = b''.join(chunks)
+    with open(obj.path, 'rb') as stored:
+        assert stored.read() == expected
+    assert obj.size == len(expected) and obj.sha256 == hashlib.sha256(expected).hexdigest()

@@ -184,3 +184,82 @@ def test_an_archive_cut_short_leaves_the_previous_copy_on_the_daemon(client, nod
         client.put_item(NODE, 'nova-state', tar_fails_midway())
     [stored] = client.list_items(NODE)
     assert stored['sha256'] == record['sha256']
+
+
+def _without_zstd(tmp_path, monkeypatch):
+    """PATH with tar (and sh, which tar runs programs with) but no zstd: a bare RHEL 8 node."""
+    bare = tmp_path / 'bare-bin'
+    bare.mkdir()
+    for program in ('tar', 'sh'):
+        found = subprocess.check_output(['bash', '-c', 'command -v ' + program], universal_newlines=True).strip()
+        os.symlink(found, str(bare / program))
+    monkeypatch.setenv('PATH', str(bare))
+
+
+def test_compression_auto_is_zstd_where_the_node_has_it_and_none_where_not(client, node_data, tmp_path,
+                                                                          monkeypatch):
+    nova = node_data['nova-state'][0]
+    [record] = tripleo_persist.persist(client, NODE, {'nova-state': [nova]}, compression='auto')
+    assert record['compression'] == 'zstd'
+    assert [i['encoding'] for i in client.list_items(NODE)] == ['zstd']
+    _without_zstd(tmp_path, monkeypatch)
+    [record] = tripleo_persist.persist(client, NODE, {'nova-state': [nova]}, compression='auto')
+    # What is recorded and declared is what was sent: never "auto", never zstd bytes called identity.
+    assert record['compression'] == 'none'
+    assert [i['encoding'] for i in client.list_items(NODE)] == ['identity']
+    with pytest.raises(PersistError, match='no zstd binary'):
+        tripleo_persist.persist(client, NODE, {'nova-state': [nova]}, compression='zstd')
+
+
+def test_a_zstd_item_on_a_node_without_zstd_is_refused_and_changes_nothing(client, node_data, tmp_path,
+                                                                          monkeypatch):
+    nova = node_data['nova-state'][0]
+    records = tripleo_persist.persist(client, NODE, {'nova-state': [nova]}, compression='zstd')
+    shutil.rmtree(nova)
+    _without_zstd(tmp_path, monkeypatch)
+    with pytest.raises(PersistError) as error:
+        tripleo_persist.restore(client, NODE, records, work_dir=str(tmp_path))
+    assert 'install the zstd package' in str(error.value)
+    assert not os.path.lexists(nova)
+    assert os.listdir(str(tmp_path / 'var' / 'lib')) == []
+
+
+@pytest.mark.parametrize('compression', ['none', 'zstd'])
+def test_a_corrupt_copy_replaces_nothing_in_always_mode(client, node_data, helper_daemon, tmp_path, compression):
+    # Restore unpacks while it downloads: what it unpacked before the digest check failed must never be used.
+    nova = node_data['nova-state'][0]
+    records = tripleo_persist.persist(client, NODE, {'nova-state': [nova]}, compression=compression)
+    before = snapshot(nova)
+    [stored] = [os.path.join(d, f) for d, _, files in os.walk(helper_daemon.state_dir) for f in files
+                if records[0]['sha256'] in f]
+    with open(stored, 'r+b') as f:
+        f.seek(os.path.getsize(stored) - 10)
+        f.write(b'\xff' * 4)
+    with pytest.raises(PersistError) as error:
+        tripleo_persist.restore(client, NODE, records, mode='always', work_dir=str(tmp_path))
+    assert 'nothing of it was restored' in str(error.value)
+    assert snapshot(nova) == before
+    assert os.listdir(str(tmp_path / 'var' / 'lib')) == ['nova']
+
+
+def test_several_paths_and_a_path_inside_another_come_back_from_one_download(client, tmp_path):
+    etc = tmp_path / 'etc' / 'svc'
+    (etc / 'conf.d').mkdir(parents=True)
+    (etc / 'main.conf').write_text('main')
+    (etc / 'conf.d' / 'extra.conf').write_text('extra')
+    keys = tmp_path / 'etc' / 'keys'
+    keys.mkdir()
+    (keys / 'key.pem').write_text('key')
+    paths = [str(etc), str(etc / 'conf.d'), str(keys)]
+    records = tripleo_persist.persist(client, NODE, {'svc': paths})
+    shutil.rmtree(str(etc))
+    shutil.rmtree(str(keys))
+    done = tripleo_persist.restore(client, NODE, records, work_dir=str(tmp_path))
+    assert done == [('svc', p, 'restored') for p in paths]
+    assert (etc / 'main.conf').read_text() == 'main' and (etc / 'conf.d' / 'extra.conf').read_text() == 'extra'
+    assert (keys / 'key.pem').read_text() == 'key'
+    assert sorted(os.listdir(str(tmp_path / 'etc'))) == ['keys', 'svc']
+    done = tripleo_persist.restore(client, NODE, records, mode='always', work_dir=str(tmp_path))
+    assert done == [('svc', p, 'replaced') for p in paths]
+    assert (etc / 'conf.d' / 'extra.conf').read_text() == 'extra'
+    assert sorted(os.listdir(str(tmp_path / 'etc'))) == ['keys', 'svc']
