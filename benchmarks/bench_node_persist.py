@@ -151,7 +151,7 @@ def main():
                 for _ in range(args.runs):
                     os.rename(src, original)
                     results[label].append(baselines.measure_once(
-                        lambda: run_worker(daemon, token, 'restore', src, spool_dir, records, out=restored),
+                        functools.partial(run_worker, daemon, token, 'restore', src, spool_dir, records, out=restored),
                         (daemon.pid,), cold))
                     if restored['result'] != [[ITEM, src, 'restored']]:
                         raise RuntimeError('restore did not restore {}: {}'.format(src, restored['result']))
