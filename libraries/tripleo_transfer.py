@@ -203,10 +203,15 @@ def pull(client, node, datadir=DEFAULT_DATADIR, item=DEFAULT_ITEM, flag_file=Non
         return dict(_read_flag(flag), flag=flag, old_datadir=None, resumed=True)
 
     transfer = _open_transfer(client, node, item)
-    result = install_datadir(client, transfer['source'], item, datadir, flag, keep_old=keep_old, follow=follow, record={
+    # The previous datadir is removed after the seal, not before it: the downtime ends at the seal.
+    result = install_datadir(client, transfer['source'], item, datadir, flag, keep_old=True, follow=follow, record={
         'transfer_id': transfer['id'], 'role': transfer.get('role'), 'target': node})
     _complete(client, transfer['id'], datadir, flag)
-    return dict(result, resumed=False)
+    old = result['old_datadir']
+    if old and not keep_old:
+        shutil.rmtree(old, ignore_errors=True)
+        old = old if os.path.lexists(old) else None
+    return dict(result, old_datadir=old, resumed=False)
 
 
 def install_datadir(client, source, item, datadir, flag, keep_old=False, record=None, follow=False):
