@@ -33,6 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
         # its own SQLite connection (db.py): memory and connections stay bounded however many requests wait.
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         yield
+        app.state.db.close()  # after the requests in flight: the writes they queued are committed first
 
     app = FastAPI(title="TripleO upgrade helper", version=__version__, lifespan=lifespan,
                   description="Undercloud helper daemon: node data store, node registry, leases, fleet status.",
@@ -57,7 +58,29 @@ def create_app(settings: Settings) -> FastAPI:
     exact_openapi(app, lambda method, path: limit_for(method, path) or settings.max_item_bytes)
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(AccessLog, metrics=app.state.metrics)
+    app.add_middleware(ChangeCounter, db=app.state.db)
     return app
+
+
+class ChangeCounter:
+    """Every answered request that may change something (not GET/HEAD) counts as a change for the answers cached
+    by `Database.generation()` (GET /v1/status): stored items live outside SQLite. Counted before the client sees
+    the answer, after the route did its work."""
+
+    def __init__(self, app, db: Database):
+        self.app = app
+        self.db = db
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+
+        async def send_counted(message):
+            if message["type"] == "http.response.start":
+                self.db.changed()
+            await send(message)
+
+        await self.app(scope, receive, send_counted)
 
 
 # Any request body not listed here: a JSON document of a few fields.
