@@ -204,7 +204,10 @@ def started_nodes(conn: sqlite3.Connection) -> set[str]:
 
 def leases(conn: sqlite3.Connection) -> dict[str, dict]:
     """Node name -> {"node", "since", "granted_by"}, by node."""
-    return {r["node"]: dict(r) for r in conn.execute("SELECT node, since, granted_by FROM leases ORDER BY node")}
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: every lease decision reads them all
+    return {node: {"node": node, "since": since, "granted_by": granted_by}
+            for node, since, granted_by in cursor.execute("SELECT node, since, granted_by FROM leases ORDER BY node")}
 
 
 def grant_lease(conn: sqlite3.Connection, node: str, since: str, granted_by: str) -> None:
