@@ -1,8 +1,9 @@
 """Every read and write of the daemon's SQLite rows (the schema is in db.py): nodes and their tokens, status
 reports, leases, transfers and the audit trail.
 
-Each function takes the connection of a `Database.transaction()` (writes, read-decide-write) or a
-`Database.snapshot()` (consistent reads): the caller decides what one transaction covers.
+Each function takes the connection of a `Database.transaction()` or of a `Database.write()` job (writes,
+read-decide-write) or of a `Database.snapshot()` (consistent reads): the caller decides what one transaction
+covers.
 """
 
 from __future__ import annotations
@@ -208,6 +209,13 @@ def leases(conn: sqlite3.Connection) -> dict[str, dict]:
     cursor.row_factory = None  # plain tuples: every lease decision reads them all
     return {node: {"node": node, "since": since, "granted_by": granted_by}
             for node, since, granted_by in cursor.execute("SELECT node, since, granted_by FROM leases ORDER BY node")}
+
+
+def lease_times(conn: sqlite3.Connection) -> dict[str, str]:
+    """Node name -> since, of every lease held: what a lease decision reads (built in C from plain rows)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return dict(cursor.execute("SELECT node, since FROM leases"))
 
 
 def grant_lease(conn: sqlite3.Connection, node: str, since: str, granted_by: str) -> None:

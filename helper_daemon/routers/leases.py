@@ -31,8 +31,8 @@ def _decide(conn: sqlite3.Connection, node: str, settings: Settings) -> tuple[po
     nodes = records.lease_nodes(conn, node, _rows_cache.setdefault(str(settings.state_dir), {}))
     if node not in nodes:
         raise ApiError(404, "unknown node", f"node {node!r} is not registered")
-    leases = records.leases(conn)
-    decision = policy.decide_lease(node, nodes, {n: r["since"] for n, r in leases.items()}, settings.lease_rules)
+    leases = records.lease_times(conn)
+    decision = policy.decide_lease(node, nodes, leases, settings.lease_rules)
     return decision, leases
 
 
@@ -66,7 +66,7 @@ async def acquire_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseD
         decision, leases, since = await db.write(functools.partial(_decide_and_grant, node=node, settings=settings,
                                                                    caller=caller.name))
     if decision.already_held:
-        since = leases[node]["since"]
+        since = leases[node]
     if not decision.granted:
         event("lease refused", node=node, actor=caller.name, dry_run=dry_run, reasons=list(decision.reasons))
         more = len(decision.reasons) - 1
