@@ -3,13 +3,15 @@
 The answer is built once per change and kept serialised: while `Database.generation()` is unchanged (no commit
 by anyone, no stored item changed, no other write request answered) a GET is a dict lookup and a bytes copy, with
 only `generated_at` new. A build reads the generation first, so a change during the build makes the next GET
-build again.
+build again. An answer is also built again once it is MAX_AGE_S old, so whatever in it depends on the clock rather
+than on stored state (e.g. how long a node has been silent) is never older than that.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import weakref
 
 from anyio import to_thread
@@ -32,12 +34,13 @@ class _Answer:
 
     def __init__(self):
         self.lock = threading.Lock()  # one build at a time; the others wait for it and reuse it
-        self.current: tuple = (None, b"")  # (generation, tail), replaced as one
+        self.current: tuple = (None, 0.0, b"")  # (generation, built at (monotonic), tail), replaced as one
         self.inhibitors: dict[str, tuple[str, list]] = {}  # node -> (report_key, its inhibitors), across builds
 
 
 _answers: "weakref.WeakKeyDictionary[Database, _Answer]" = weakref.WeakKeyDictionary()
 _PREFIX = b'{"generated_at":"'
+MAX_AGE_S = 1.0
 
 
 @router.get("/v1/status", summary="The fleet: nodes, roles, ceph-mon hosts, leases, transfers",
@@ -46,21 +49,21 @@ async def fleet_status(caller: AdminCaller, db: DatabaseDep, store: StoreDep, se
     answer = _answers.get(db)
     if answer is None:
         answer = _answers.setdefault(db, _Answer())
-    generation, tail = answer.current
-    if generation != db.generation():
+    generation, built, tail = answer.current
+    if generation != db.generation() or time.monotonic() - built >= MAX_AGE_S:
         tail = await to_thread.run_sync(_current_tail, answer, db, store, settings)
     return Response(_PREFIX + utcnow().encode() + tail, media_type="application/json")
 
 
 def _current_tail(answer: _Answer, db: Database, store: ItemStore, settings: Settings) -> bytes:
     with answer.lock:
-        generation = db.generation()
-        if answer.current[0] != generation:
+        generation, started = db.generation(), time.monotonic()
+        if answer.current[0] != generation or started - answer.current[1] >= MAX_AGE_S:
             fleet = _fleet(db, store, settings, generated_at="", known=answer.inhibitors)
             body = json.dumps(fleet, separators=(",", ":")).encode()
             assert body.startswith(_PREFIX + b'"'), body[:40]
-            answer.current = (generation, body[len(_PREFIX):])  # from the closing quote of generated_at on
-        return answer.current[1]
+            answer.current = (generation, started, body[len(_PREFIX):])  # from generated_at's closing quote on
+        return answer.current[2]
 
 
 def _fleet(db: Database, store: ItemStore, settings: Settings, generated_at: str,
