@@ -94,7 +94,7 @@ def _bound_malloc() -> None:
     """Keep the daemon's memory near what it uses (glibc): at most 2 malloc arenas, not one per thread that ever
     allocated (each keeps its freed memory), and buffers of 128 KiB and more (upload batches, SQLite's larger
     blocks) mapped on their own and given back when freed, rather than kept in an arena once the first such buffer
-    is freed (glibc's dynamic threshold). 8 concurrent 256 MiB uploads at 1000 nodes: peak RSS 107 -> 97 MiB."""
+    is freed (glibc's dynamic threshold). 8 concurrent 256 MiB uploads at 1000 nodes: peak RSS 107 -> 94 MiB."""
     if platform.libc_ver()[0] != "glibc":
         return
     libc = ctypes.CDLL(None)
