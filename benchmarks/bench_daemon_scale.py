@@ -1,7 +1,7 @@
 """The helper daemon at fleet scale: 1000 nodes, 20000 status reports, 200 concurrent lease requests, 8 uploads.
 
     .venv/bin/python benchmarks/bench_daemon_scale.py [--nodes 1000] [--events 20000] [--rounds 3]
-                                                      [--upload-mib 256] [--workdir DIR]
+                                                      [--upload-mib 256] [--baseline GIT_REF] [--workdir DIR]
 
 Against a real daemon process on loopback (the default settings: status timeline of 10 per node), with a small
 asyncio HTTP/1.1 client (one connection per concurrent caller, so the client's own cost stays out of the
@@ -11,7 +11,12 @@ latencies). Prints, each over at least three rounds with median and spread, agai
 - GET /v1/status latency p50/p99 (sequential, 200 requests per round) at that history;
 - 200 concurrent POST /v1/nodes/<node>/lease (3 one-by-one controllers among them) p50/p99, and the check that
   no two nodes of a one-by-one role ever hold a lease;
-- the daemon's peak RSS while 8 uploads of --upload-mib each run at once (curl -T, chunked).
+- the daemon's peak RSS while 8 uploads of --upload-mib each run at once (curl -T, chunked);
+and the daemon's CPU time per status update, per GET /v1/status and for the 200 lease requests (on a loaded
+machine the wall times stretch, the CPU times much less), and GET /v1/status while 4 connections keep reporting
+(so most answers are built anew, not served from the kept answer). With --baseline REF the daemon of that git ref
+runs the same rounds, interleaved with this tree's (same load), and a ratio column compares them. The load average
+is printed at the start, after every round and at the end.
 """
 import argparse
 import asyncio
@@ -30,6 +35,7 @@ REPO_ROOT = os.path.dirname(HERE)
 sys.path[:0] = [HERE, REPO_ROOT]
 
 import baselines  # noqa: E402
+import testing.daemon  # noqa: E402
 from testing.daemon import DaemonProcess  # noqa: E402
 
 GOALS = {'status p99 ms': 30.0, 'lease p99 ms': 250.0, 'status updates/s': 1500.0, 'rss MiB': 100.0}
@@ -134,8 +140,9 @@ async def status_latencies(port, admin, requests=200):
     return times, len(json.loads(payload)['nodes'])
 
 
-async def concurrent_leases(port, tokens, names):
-    """One POST lease per name, all at once; returns (latencies, granted names). Releases them afterwards."""
+async def concurrent_leases(port, tokens, names, measure=None):
+    """One POST lease per name, all at once; returns (latencies, granted names). Releases them afterwards.
+    `measure()` is called once every answer is in, before the releases."""
     conns = [await Connection(port).open() for _ in names]
     gate = asyncio.Event()
 
@@ -152,6 +159,8 @@ async def concurrent_leases(port, tokens, names):
     await asyncio.sleep(0.2)
     gate.set()
     results = await asyncio.gather(*tasks)
+    if measure is not None:
+        measure()
     granted = [node for _, node in results if node]
     for conn, node in zip(conns, names):
         if node in granted:
@@ -182,8 +191,109 @@ def concurrent_uploads(daemon, tokens, names, work, mib):
 
 def spread(values, unit='', scale=1.0):
     values = [v * scale for v in values]
-    return '{:.1f}{} (min {:.1f}, max {:.1f}, n={})'.format(statistics.median(values), unit, min(values),
-                                                            max(values), len(values))
+    return '{:.1f}{} ({:.1f}-{:.1f}, n={})'.format(statistics.median(values), unit, min(values), max(values),
+                                                   len(values))
+
+
+def cpu_seconds(pid):
+    """User+system CPU seconds of a process so far."""
+    with open('/proc/{}/stat'.format(pid)) as stream:
+        fields = stream.read().rpartition(')')[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def load():
+    with open('/proc/loadavg') as stream:
+        return ' '.join(stream.read().split()[:3])
+
+
+def exported(ref, work):
+    """The tree of git `ref` (the baseline daemon), exported into `work`."""
+    tree = os.path.join(work, 'baseline-tree')
+    os.makedirs(tree)
+    archive = subprocess.run(['git', '-C', REPO_ROOT, 'archive', ref], stdout=subprocess.PIPE, check=True).stdout
+    subprocess.run(['tar', '-x', '-C', tree], input=archive, check=True)
+    return tree
+
+
+def start_daemon(tree, state_dir):
+    """A daemon running the code of `tree` (testing.daemon starts `python -m helper_daemon` in REPO_ROOT)."""
+    saved = testing.daemon.REPO_ROOT
+    testing.daemon.REPO_ROOT = tree
+    try:
+        return DaemonProcess(state_dir).start()
+    finally:
+        testing.daemon.REPO_ROOT = saved
+
+
+async def status_latencies_while_reporting(port, admin, tokens, names, requests=100):
+    """GET /v1/status latencies while 4 connections send status reports (so most answers are built anew)."""
+    stop = asyncio.Event()
+
+    async def reporter(conn, share):
+        rng = random.Random(len(share))
+        while not stop.is_set():
+            node = rng.choice(share)
+            await conn.request('PUT', '/v1/nodes/{}/status'.format(node), tokens[node],
+                               report_body(rng, node, 'prepared'))
+
+    conns = [await Connection(port).open() for _ in range(4)]
+    tasks = [asyncio.ensure_future(reporter(c, names[i::4])) for i, c in enumerate(conns)]
+    await asyncio.sleep(0.2)
+    try:
+        times, _ = await status_latencies(port, admin, requests)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        for c in conns:
+            c.close()
+    return times
+
+
+class Measured(object):
+    """One daemon (baseline or this tree) and what was measured of it, round by round."""
+
+    def __init__(self, label, daemon):
+        self.label, self.daemon = label, daemon
+        self.values = {}
+
+    def add(self, name, value):
+        self.values.setdefault(name, []).append(value)
+
+    def cpu(self):
+        return cpu_seconds(self.daemon.pid)
+
+
+def one_round(m, tokens, names, per_round, round_no):
+    daemon = m.daemon
+    cpu = m.cpu()
+    rate = asyncio.run(status_updates(daemon.port, tokens, names, per_round, seed=round_no))
+    m.add('updates', rate)
+    m.add('updates cpu', (m.cpu() - cpu) / per_round)
+    cpu = m.cpu()
+    times, seen = asyncio.run(status_latencies(daemon.port, daemon.admin_token))
+    assert seen == len(names), seen
+    m.add('status p50', percentile(times, 0.5))
+    m.add('status p99', percentile(times, 0.99))
+    m.add('status cpu', (m.cpu() - cpu) / len(times))
+    busy = asyncio.run(status_latencies_while_reporting(daemon.port, daemon.admin_token, tokens, names))
+    m.add('busy status p50', percentile(busy, 0.5))
+    m.add('busy status p99', percentile(busy, 0.99))
+    rng = random.Random(round_no)
+    askers = [n for n in names if n.startswith('controller-')] + rng.sample(
+        [n for n in names if not n.startswith('controller-')], 197)
+    rng.shuffle(askers)
+    cpu = m.cpu()
+    latencies, granted = asyncio.run(concurrent_leases(daemon.port, tokens, askers,
+                                                       measure=lambda: m.add('lease cpu', m.cpu() - cpu)))
+    controllers = [n for n in granted if n.startswith('controller-')]
+    if len(controllers) > 1:
+        raise RuntimeError('{}: two nodes of the one-by-one role Controller held leases: {}'.format(
+            m.label, controllers))
+    m.add('lease p50', percentile(latencies, 0.5))
+    m.add('lease p99', percentile(latencies, 0.99))
+    print('{}, round {}: {} status events so far, {} of 200 leases granted ({} controller); load {}'.format(
+        m.label, round_no + 1, per_round * (round_no + 1), len(granted), len(controllers), load()), flush=True)
 
 
 def main():
@@ -192,66 +302,82 @@ def main():
     parser.add_argument('--events', type=int, default=20000)
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--upload-mib', type=int, default=256)
+    parser.add_argument('--baseline', metavar='GIT_REF',
+                        help='also run the daemon of this git ref (e.g. main), interleaved, and print ratios')
     parser.add_argument('--workdir')
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix='bench-scale-', dir=args.workdir)
+    print('load average at start: {}'.format(load()), flush=True)
+    measured = []
     try:
-        with DaemonProcess(os.path.join(work, 'state')) as daemon:
-            admin = daemon.admin_token
-            nodes = fleet(args.nodes)
+        trees = [('baseline ' + args.baseline, exported(args.baseline, work))] if args.baseline else []
+        trees.append(('this tree', REPO_ROOT))
+        nodes = fleet(args.nodes)
+        names = [n for n, _, _ in nodes]
+        tokens_of = {}
+        for label, tree in trees:
+            daemon = start_daemon(tree, os.path.join(work, 'state-{}'.format(len(measured))))
+            m = Measured(label, daemon)
+            measured.append(m)
             start = time.monotonic()
-            tokens = {name: daemon.add_node(name, role, ceph_mon=mon) for name, role, mon in nodes}
-            names = [n for n, _, _ in nodes]
-            print('{} nodes registered in {:.1f}s; daemon RSS {:.0f} MiB'.format(
-                len(names), time.monotonic() - start, baselines.read_status_kib(daemon.pid, 'VmRSS') / 1024))
-            rates, status_p50, status_p99, lease_p50, lease_p99 = [], [], [], [], []
-            per_round = args.events // args.rounds
-            for round_no in range(args.rounds):
-                rates.append(asyncio.run(status_updates(daemon.port, tokens, names, per_round, seed=round_no)))
-                times, seen = asyncio.run(status_latencies(daemon.port, admin))
-                assert seen == len(names), seen
-                status_p50.append(percentile(times, 0.5))
-                status_p99.append(percentile(times, 0.99))
-                rng = random.Random(round_no)
-                askers = [n for n in names if n.startswith('controller-')] + rng.sample(
-                    [n for n in names if not n.startswith('controller-')], 197)
-                rng.shuffle(askers)
-                latencies, granted = asyncio.run(concurrent_leases(daemon.port, tokens, askers))
-                controllers = [n for n in granted if n.startswith('controller-')]
-                if len(controllers) > 1:
-                    raise RuntimeError('two nodes of the one-by-one role Controller held leases: {}'.format(
-                        controllers))
-                lease_p50.append(percentile(latencies, 0.5))
-                lease_p99.append(percentile(latencies, 0.99))
-                print('round {}: {} status events so far, {} of 200 leases granted ({} controller)'.format(
-                    round_no + 1, per_round * (round_no + 1), len(granted), len(controllers)))
-            rss_idle = baselines.read_status_kib(daemon.pid, 'VmRSS') / 1024
-            uploaders = names[-8:]
-            rss_peaks = [concurrent_uploads(daemon, tokens, uploaders, work, args.upload_mib)
-                         for _ in range(args.rounds)]
-        print('\n== daemon at {} nodes, {} status events (timeline of 10 kept per node)'.format(
-            len(names), per_round * args.rounds))
-        lines = [
-            ('status updates/s (16 connections)', spread(rates, '/s'), statistics.median(rates),
-             GOALS['status updates/s'], '>='),
-            ('GET /v1/status p99', spread(status_p99, ' ms', 1000), statistics.median(status_p99) * 1000,
-             GOALS['status p99 ms'], '<='),
-            ('GET /v1/status p50', spread(status_p50, ' ms', 1000), None, None, None),
-            ('200 concurrent leases p99', spread(lease_p99, ' ms', 1000), statistics.median(lease_p99) * 1000,
-             GOALS['lease p99 ms'], '<='),
-            ('200 concurrent leases p50', spread(lease_p50, ' ms', 1000), None, None, None),
-            ('daemon peak RSS, 8 x {} MiB uploads'.format(args.upload_mib), spread(rss_peaks, ' MiB'),
-             statistics.median(rss_peaks), GOALS['rss MiB'], '<='),
-        ]
-        for label, text, value, goal, sense in lines:
-            verdict = ''
-            if goal is not None:
-                met = value >= goal if sense == '>=' else value <= goal
-                verdict = '  goal {} {:g}: {}'.format(sense, goal, 'met' if met else 'NOT met')
-            print('{:<40} {}{}'.format(label, text, verdict))
-        print('daemon RSS after the status and lease rounds: {:.0f} MiB'.format(rss_idle))
+            tokens_of[label] = {name: daemon.add_node(name, role, ceph_mon=mon) for name, role, mon in nodes}
+            print('{}: {} nodes registered in {:.1f}s; daemon RSS {:.0f} MiB'.format(
+                label, len(names), time.monotonic() - start,
+                baselines.read_status_kib(daemon.pid, 'VmRSS') / 1024), flush=True)
+        per_round = args.events // args.rounds
+        for round_no in range(args.rounds):
+            for m in measured:  # interleaved: each daemon's round under the same load
+                one_round(m, tokens_of[m.label], names, per_round, round_no)
+        for m in measured:
+            m.rss_idle = baselines.read_status_kib(m.daemon.pid, 'VmRSS') / 1024
+        for _ in range(args.rounds):
+            for m in measured:
+                m.add('rss', concurrent_uploads(m.daemon, tokens_of[m.label], names[-8:], work, args.upload_mib))
+        for m in measured:
+            m.daemon.stop()
+        print('load average at the end: {}'.format(load()))
+        report(measured, args, per_round * args.rounds, len(names))
     finally:
+        for m in measured:
+            m.daemon.kill()
         shutil.rmtree(work, ignore_errors=True)
+
+
+# (key, label, unit, scale, goal, sense): what the summary prints, this tree against the goals of issue 13.
+LINES = [
+    ('updates', 'status updates/s (16 connections)', '/s', 1, GOALS['status updates/s'], '>='),
+    ('updates cpu', '  daemon CPU per status update', ' us', 1e6, None, None),
+    ('status p99', 'GET /v1/status p99 (between writes)', ' ms', 1000, GOALS['status p99 ms'], '<='),
+    ('status p50', 'GET /v1/status p50 (between writes)', ' ms', 1000, None, None),
+    ('status cpu', '  daemon CPU per GET /v1/status', ' ms', 1000, None, None),
+    ('busy status p99', 'GET /v1/status p99 (4 reporters busy)', ' ms', 1000, None, None),
+    ('busy status p50', 'GET /v1/status p50 (4 reporters busy)', ' ms', 1000, None, None),
+    ('lease p99', '200 concurrent leases p99', ' ms', 1000, GOALS['lease p99 ms'], '<='),
+    ('lease p50', '200 concurrent leases p50', ' ms', 1000, None, None),
+    ('lease cpu', '  daemon CPU for the 200 requests', ' s', 1, None, None),
+    ('rss', 'daemon peak RSS (8 concurrent uploads)', ' MiB', 1, GOALS['rss MiB'], '<='),
+]
+
+
+def report(measured, args, events, node_count):
+    print('\n== daemon at {} nodes, {} status events (timeline of 10 kept per node), 8 x {} MiB uploads; '
+          'median (min-max) of {} rounds'.format(node_count, events, args.upload_mib, args.rounds))
+    header = '{:<40}'.format('') + ''.join('{:<32}'.format(m.label) for m in measured)
+    print(header + ('ratio (this / baseline)' if len(measured) > 1 else ''))
+    for key, label, unit, scale, goal, sense in LINES:
+        cells = ''.join('{:<32}'.format(spread(m.values[key], unit, scale)) for m in measured)
+        ratio = ''
+        if len(measured) > 1:
+            ratio = '{:.2f}  '.format(statistics.median(measured[-1].values[key])
+                                      / statistics.median(measured[0].values[key]))
+        verdict = ''
+        if goal is not None:
+            value = statistics.median(measured[-1].values[key]) * scale
+            met = value >= goal if sense == '>=' else value <= goal
+            verdict = 'goal {} {:g}: {}'.format(sense, goal, 'met' if met else 'NOT met')
+        print('{:<40}{}{}{}'.format(label, cells, ratio, verdict))
+    for m in measured:
+        print('{}: daemon RSS after the status and lease rounds {:.0f} MiB'.format(m.label, m.rss_idle))
 
 
 if __name__ == '__main__':

@@ -3,19 +3,33 @@ live in the store; every query lives in records.py.
 
 Writers go through `Database.transaction()`: a process-wide lock plus `BEGIN IMMEDIATE`, so a decision that
 reads then writes (a lease, a transfer) sees no other writer in between, in this process or another one (the CLI).
+
+The busy writes of the daemon (status reports, leases) go through `await Database.write(job)` instead: one writer
+thread runs the jobs queued meanwhile one after the other in ONE transaction (group commit: one fsync for many
+writes), each in its own savepoint so a job that raises undoes only its own writes, and answers each caller only
+once that transaction is committed. Nothing is acknowledged before it is on disk; a crash before the commit loses
+only writes nobody was told about.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import os
+import queue
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Optional, TypeVar
+
+T = TypeVar("T")
 
 DB_FILE = "helper.sqlite3"
+# At most this many queued writes share one transaction (one commit): bounds the wait of the last one.
+MAX_GROUP = 256
+# Each connection's page cache (KiB): the daemon keeps one connection per worker thread; SQLite's default is 2 MiB.
+CACHE_KIB = 1024
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -53,7 +67,11 @@ CREATE TABLE IF NOT EXISTS node_events (
     error TEXT,
     reports_json TEXT
 );
-CREATE INDEX IF NOT EXISTS node_events_node ON node_events (node, id);
+-- The timeline of a node, newest first, with each report's size: read from this index alone (the bounded
+-- timeline checks it at every report) instead of every kept report's JSON. It serves (node, id) lookups too.
+CREATE INDEX IF NOT EXISTS node_events_timeline ON node_events (node, id, at, phase,
+    length(CAST(reports_json AS BLOB)) + length(CAST(COALESCE(error, '') AS BLOB)));
+DROP INDEX IF EXISTS node_events_node;
 -- GET /v1/status: each node's latest report time, one index seek per node whatever the history.
 CREATE INDEX IF NOT EXISTS node_events_node_at ON node_events (node, at);
 -- Lease decisions load the rows of the requester's role and the ceph-mon hosts only.
@@ -118,6 +136,15 @@ class Database:
         self.path = Path(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer: Optional[threading.Thread] = None
+        self._writer_lock = threading.Lock()
+        self.commits = 0  # group commits done by the writer thread (tests, benchmarks)
+        # generation(): a connection that never writes, so its data_version moves with every commit of any other
+        # connection (this process's or the CLI's), and a count of the daemon's changes outside SQLite.
+        self._watch: Optional[sqlite3.Connection] = None
+        self._watch_lock = threading.Lock()
+        self._changes = 0
         # The database holds token hashes and the audit trail: private to the daemon's user from the start.
         os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         with self._write_lock:
@@ -136,6 +163,7 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             self._local.conn = conn
         return conn
 
@@ -161,3 +189,117 @@ class Database:
             yield conn
         finally:
             conn.execute("ROLLBACK")
+
+    # --- change generation ----------------------------------------------------------------------------------------
+
+    def changed(self) -> None:
+        """Note a change made outside SQLite (stored items): answers cached under the current generation go stale."""
+        with self._watch_lock:
+            self._changes += 1
+
+    def generation(self) -> tuple[int, int]:
+        """Different after every commit to the database (by any connection, in any process) and every changed();
+        an answer computed from state read after this call is current while generation() returns the same."""
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                              check_same_thread=False)
+            return self._watch.execute("PRAGMA data_version").fetchone()[0], self._changes
+
+    # --- group commit ---------------------------------------------------------------------------------------------
+
+    async def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `job(conn)` in the writer thread, inside the next group commit; returns its result (or raises its
+        exception, its writes undone) once the transaction holding it is committed. Jobs run one at a time, in
+        the order they were queued, each seeing the writes of the jobs before it."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._start_writer()
+        self._jobs.put((job, loop, future))
+        return await future
+
+    def _start_writer(self) -> None:
+        if self._writer is not None:
+            return
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
+                self._writer.start()
+
+    def close(self) -> None:
+        """Stop the writer thread once the writes queued before are done (the daemon's shutdown)."""
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            self._jobs.put(None)
+            writer.join()
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            with self._write_lock:
+                # Taken once the lock is ours: the writes queued while another transaction (a sync one, the
+                # previous group) held it join this group.
+                group, stop = [first], False
+                while len(group) < MAX_GROUP:
+                    try:
+                        more = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                        break
+                    group.append(more)
+                outcomes = self._run_group([job for job, _, _ in group])
+            by_loop: dict = {}
+            for (_, loop, future), outcome in zip(group, outcomes):
+                by_loop.setdefault(loop, []).append((future, outcome))
+            for loop, answers in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_answer, answers)
+                except RuntimeError:  # that event loop is closed: nobody waits for these answers any more
+                    pass
+            if stop:
+                return
+
+    def _run_group(self, jobs: list) -> list:
+        """Run the jobs in one transaction, each in a savepoint; [(ok, result or exception)] once committed.
+        The caller holds the write lock."""
+        outcomes = []
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except Exception as exc:  # noqa: BLE001 - every caller gets the reason, none is left waiting
+            return [(False, exc)] * len(jobs)
+        try:
+            for job in jobs:
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = job(conn)
+                except Exception as exc:  # noqa: BLE001 - the job's own answer (ApiError, ...)
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((False, exc))
+                else:
+                    conn.execute("RELEASE job")
+                    outcomes.append((True, result))
+            conn.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - the commit failed (disk full, I/O error): nothing is durable
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [(False, exc)] * len(jobs)
+        self.commits += 1
+        return outcomes
+
+
+def _answer(answers: list) -> None:
+    """On the caller's event loop: hand each waiting request its job's outcome."""
+    for future, (ok, value) in answers:
+        if future.done():  # the request was cancelled (client gone); its write stands
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

@@ -1,8 +1,9 @@
 """Every read and write of the daemon's SQLite rows (the schema is in db.py): nodes and their tokens, status
 reports, leases, transfers and the audit trail.
 
-Each function takes the connection of a `Database.transaction()` (writes, read-decide-write) or a
-`Database.snapshot()` (consistent reads): the caller decides what one transaction covers.
+Each function takes the connection of a `Database.transaction()` or of a `Database.write()` job (writes,
+read-decide-write) or of a `Database.snapshot()` (consistent reads): the caller decides what one transaction
+covers.
 """
 
 from __future__ import annotations
@@ -95,15 +96,26 @@ def lease_nodes(conn: sqlite3.Connection, node: str, cache: Optional[dict] = Non
 
 
 def fleet_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    """Every node with its last reported state, by role then name, for GET /v1/status, done in SQLite: each node's
-    `last_report_at` (an index seek) and, instead of the whole reports, `inhibitors_json` (a JSON array of
-    {"key","title","remediation"} of its inhibitors)."""
+    """Every node with its last reported state, by role then name, for GET /v1/status. Each node's
+    `last_report_at` is an index seek whatever the history; `report_key` changes whenever the node's current
+    reports do (its updated_at and newest timeline row), so the caller reads `inhibitors()` again only for the
+    nodes whose key moved, not every node's reports."""
     return conn.execute(
         "SELECT name, role, ceph_mon, one_by_one, phase, os_release, leapp_run_id, error, "
         "(SELECT MAX(at) FROM node_events WHERE node = nodes.name) AS last_report_at, "
-        "(SELECT json_group_array(json_object('key', value ->> '$.key', 'title', value ->> '$.title', "
+        "updated_at || '/' || COALESCE((SELECT MAX(id) FROM node_events WHERE node = nodes.name), '') AS report_key "
+        "FROM nodes ORDER BY role, name").fetchall()
+
+
+def inhibitors(conn: sqlite3.Connection, names: list[str]) -> dict[str, str]:
+    """Node name -> a JSON array of {"key","title","remediation"} of the inhibitors in its current reports,
+    picked out in SQLite (not the whole reports)."""
+    rows = conn.execute(
+        "SELECT name, (SELECT json_group_array(json_object('key', value ->> '$.key', 'title', value ->> '$.title', "
         "'remediation', value ->> '$.remediation')) FROM json_each(nodes.reports_json) "
-        "WHERE value ->> '$.inhibitor') AS inhibitors_json FROM nodes ORDER BY role, name").fetchall()
+        "WHERE value ->> '$.inhibitor') FROM nodes WHERE name IN (SELECT value FROM json_each(?))",
+        (json.dumps(names),)).fetchall()
+    return {r[0]: r[1] for r in rows}
 
 
 def node_phases(conn: sqlite3.Connection) -> dict[str, Optional[str]]:
@@ -127,16 +139,17 @@ def record_status(conn: sqlite3.Connection, node: str, at: str, phase: str, os_r
     A report without an OS release or run id (an early failure) keeps the last known one: the fleet view and the
     transfer plan must not forget that a node already runs the new OS."""
     row = (phase, os_release, leapp_run_id, error, reports_json)
-    conn.execute("UPDATE nodes SET phase = ?, os_release = COALESCE(?, os_release), "
-                 "leapp_run_id = COALESCE(?, leapp_run_id), error = ?, reports_json = ?, updated_at = ? "
-                 "WHERE name = ?", row + (at, node))
+    known = conn.execute("UPDATE nodes SET phase = ?, os_release = COALESCE(?, os_release), "
+                         "leapp_run_id = COALESCE(?, leapp_run_id), error = ?, reports_json = ?, updated_at = ? "
+                         "WHERE name = ? RETURNING os_release", row + (at, node)).fetchone()
     conn.execute("INSERT INTO node_events (node, at, phase, os_release, leapp_run_id, error, reports_json) "
                  "VALUES (?,?,?,?,?,?,?)", (node, at) + row)
     _drop_older_reports(conn, node, timeline_length, timeline_bytes)
-    return conn.execute("SELECT os_release FROM nodes WHERE name = ?", (node,)).fetchone()["os_release"]
+    return known[0]
 
 
 def _drop_older_reports(conn: sqlite3.Connection, node: str, keep: int, keep_bytes: int) -> None:
+    # The size expression is that of the index node_events_timeline (db.py): the query reads that index only.
     newest_first = conn.execute("SELECT id, at, phase, length(CAST(reports_json AS BLOB)) + "
                                 "length(CAST(COALESCE(error, '') AS BLOB)) AS size FROM node_events WHERE node = ? "
                                 "ORDER BY id DESC", (node,)).fetchall()
@@ -192,7 +205,17 @@ def started_nodes(conn: sqlite3.Connection) -> set[str]:
 
 def leases(conn: sqlite3.Connection) -> dict[str, dict]:
     """Node name -> {"node", "since", "granted_by"}, by node."""
-    return {r["node"]: dict(r) for r in conn.execute("SELECT node, since, granted_by FROM leases ORDER BY node")}
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: every lease decision reads them all
+    return {node: {"node": node, "since": since, "granted_by": granted_by}
+            for node, since, granted_by in cursor.execute("SELECT node, since, granted_by FROM leases ORDER BY node")}
+
+
+def lease_times(conn: sqlite3.Connection) -> dict[str, str]:
+    """Node name -> since, of every lease held: what a lease decision reads (built in C from plain rows)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return dict(cursor.execute("SELECT node, since FROM leases"))
 
 
 def grant_lease(conn: sqlite3.Connection, node: str, since: str, granted_by: str) -> None:

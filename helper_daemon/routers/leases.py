@@ -6,8 +6,10 @@ other against the leases actually held.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 
+from anyio import to_thread
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,29 +31,42 @@ def _decide(conn: sqlite3.Connection, node: str, settings: Settings) -> tuple[po
     nodes = records.lease_nodes(conn, node, _rows_cache.setdefault(str(settings.state_dir), {}))
     if node not in nodes:
         raise ApiError(404, "unknown node", f"node {node!r} is not registered")
-    leases = records.leases(conn)
-    decision = policy.decide_lease(node, nodes, {n: r["since"] for n, r in leases.items()}, settings.lease_rules)
+    leases = records.lease_times(conn)
+    decision = policy.decide_lease(node, nodes, leases, settings.lease_rules)
     return decision, leases
+
+
+def _decide_read_only(db, node: str, settings: Settings) -> tuple[policy.Decision, dict]:
+    with db.snapshot() as conn:
+        return _decide(conn, node, settings)
+
+
+def _decide_and_grant(conn: sqlite3.Connection, node: str, settings: Settings,
+                      caller: str) -> tuple[policy.Decision, dict, str | None]:
+    decision, leases = _decide(conn, node, settings)
+    since = None
+    if decision.granted and not decision.already_held:
+        since = utcnow()
+        records.grant_lease(conn, node, since, caller)
+        records.audit(conn, caller, "lease-grant", node=node)
+    return decision, leases, since
 
 
 @router.post("", summary="Ask for the right to take the node down now (dry_run: only ask)",
              response_model=LeaseGranted,
              responses=documented(400, 401, 403, 404, 409, refusal="The lease would break a safety rule now"))
-def acquire_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, settings: SettingsDep,
-                  dry_run: bool = False) -> dict:
-    since = None
+async def acquire_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, settings: SettingsDep,
+                        dry_run: bool = False) -> dict:
     if dry_run:
-        with db.snapshot() as conn:
-            decision, leases = _decide(conn, node, settings)
+        decision, leases = await to_thread.run_sync(_decide_read_only, db, node, settings)
+        since = None
     else:
-        with db.transaction() as conn:
-            decision, leases = _decide(conn, node, settings)
-            if decision.granted and not decision.already_held:
-                since = utcnow()
-                records.grant_lease(conn, node, since, caller.name)
-                records.audit(conn, caller.name, "lease-grant", node=node)
+        # In the writer thread's next group commit (db.py): decisions queued together are taken one after the
+        # other in one transaction, each seeing the leases granted before it; answered once committed.
+        decision, leases, since = await db.write(functools.partial(_decide_and_grant, node=node, settings=settings,
+                                                                   caller=caller.name))
     if decision.already_held:
-        since = leases[node]["since"]
+        since = leases[node]
     if not decision.granted:
         event("lease refused", node=node, actor=caller.name, dry_run=dry_run, reasons=list(decision.reasons))
         more = len(decision.reasons) - 1

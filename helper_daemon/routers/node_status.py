@@ -7,11 +7,11 @@ node grows the database or this answer without limit.
 
 from __future__ import annotations
 
-import json
+import functools
 from typing import List, Literal, Optional
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from helper_daemon import records
 from helper_daemon.auth import NodeOrAdminCaller
@@ -22,6 +22,8 @@ from helper_daemon.logs import event
 from helper_daemon.schemas import PHASES, NodeStatusView, ReportEntry, StatusAccepted
 
 router = APIRouter(prefix="/v1/nodes/{node}/status", tags=["node status"])
+# The reports as stored (reports_json), serialised in pydantic's core rather than json.dumps of dicts.
+_REPORTS_JSON = TypeAdapter(List[ReportEntry])
 
 class NodeStatus(BaseModel):
     model_config = ConfigDict(strict=True)
@@ -36,13 +38,16 @@ class NodeStatus(BaseModel):
 @router.put("", summary="Report the node's upgrade phase, OS release, leapp reports and error "
             "(body: max_status_report_bytes, default 4 MiB)", response_model=StatusAccepted,
             responses=documented(400, 401, 403, 404, 413))
-def put_node_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep,
-               settings: SettingsDep) -> dict:
+async def put_node_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep,
+                          settings: SettingsDep) -> dict:
+    # No thread-pool hop: the report joins the next group commit of the writer thread (db.py) and is answered
+    # once that commit is on disk.
     at = utcnow()
-    with db.transaction() as conn:
-        os_release = records.record_status(conn, node, at, body.phase, body.os_release, body.leapp_run_id,
-                                           body.error, json.dumps([r.model_dump() for r in body.reports]),
-                                           settings.status_timeline_length, settings.status_timeline_bytes)
+    os_release = await db.write(functools.partial(
+        records.record_status, node=node, at=at, phase=body.phase, os_release=body.os_release,
+        leapp_run_id=body.leapp_run_id, error=body.error,
+        reports_json=_REPORTS_JSON.dump_json(body.reports).decode(),
+        timeline_length=settings.status_timeline_length, timeline_bytes=settings.status_timeline_bytes))
     inhibitors = sum(r.inhibitor for r in body.reports)
     event("node status", node=node, actor=caller.name, phase=body.phase, os_release=body.os_release,
           reports=len(body.reports), inhibitors=inhibitors)
