@@ -8,42 +8,64 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from typing import Optional
 
 from anyio import to_thread
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from helper_daemon import policy, records
+from helper_daemon import policy, records, safety
 from helper_daemon.auth import AdminCaller, NodeOrAdminCaller
 from helper_daemon.db import utcnow
 from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
 from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
 from helper_daemon.settings import Settings
-from helper_daemon.schemas import LeaseGranted, LeaseReleased
+from helper_daemon.schemas import CephMonQuorum, LeaseGranted, LeaseReleased
 
 router = APIRouter(prefix="/v1/nodes/{node}/lease", tags=["leases"])
 # Per database file: the rows of each role as last loaded, reused while records.nodes_version is unchanged.
 _rows_cache: dict[str, dict] = {}
 
 
-def _decide(conn: sqlite3.Connection, node: str, settings: Settings) -> tuple[policy.Decision, dict]:
+class LeaseRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    ceph_mon_quorum: Optional[CephMonQuorum] = Field(
+        None, description="what the requester sees of the ceph-mon quorum now; recorded before the decision")
+
+
+def _decide(conn: sqlite3.Connection, node: str, settings: Settings, caller_node: Optional[str],
+            quorum: Optional[CephMonQuorum], write: bool) -> tuple[policy.Decision, dict[str, str]]:
+    """The decision and the leases held (node -> since). `write`: a lease may be granted (write a node-silent
+    pause that is due). The quorum facts are recorded before deciding (a dry run with facts writes them too)."""
     nodes = records.lease_nodes(conn, node, _rows_cache.setdefault(str(settings.state_dir), {}))
     if node not in nodes:
         raise ApiError(404, "unknown node", f"node {node!r} is not registered")
+    safety.record_quorum(conn, quorum, caller_node)
+    now = utcnow()
+    pause, due = safety.current_pause(conn, settings, now)
+    if due and write:
+        records.pause_fleet(conn, pause)
+        records.audit(conn, "daemon", "fleet-pause", node=pause.node, detail=f"rule {pause.rule}: {pause.reason}")
+        event("fleet paused", rule=pause.rule, node=pause.node, reason=pause.reason)
     leases = records.lease_times(conn)
-    decision = policy.decide_lease(node, nodes, leases, settings.lease_rules)
+    facts = safety.lease_facts(conn, nodes, [node], settings, now, pause)
+    decision = policy.decide_lease(node, nodes, leases, safety.lease_rules(conn, settings), facts)
     return decision, leases
 
 
-def _decide_read_only(db, node: str, settings: Settings) -> tuple[policy.Decision, dict]:
-    with db.snapshot() as conn:
-        return _decide(conn, node, settings)
+def _decide_read_only(db, node: str, settings: Settings, caller_node: Optional[str],
+                      quorum: Optional[CephMonQuorum]) -> tuple[policy.Decision, dict[str, str]]:
+    """A dry run: a snapshot, or a write transaction when it brings quorum facts to record."""
+    with db.snapshot() if quorum is None else db.transaction() as conn:
+        return _decide(conn, node, settings, caller_node, quorum, write=False)
 
 
-def _decide_and_grant(conn: sqlite3.Connection, node: str, settings: Settings,
-                      caller: str) -> tuple[policy.Decision, dict, str | None]:
-    decision, leases = _decide(conn, node, settings)
+def _decide_and_grant(conn: sqlite3.Connection, node: str, settings: Settings, caller: str,
+                      caller_node: Optional[str], quorum: Optional[CephMonQuorum]
+                      ) -> tuple[policy.Decision, dict[str, str], Optional[str]]:
+    decision, leases = _decide(conn, node, settings, caller_node, quorum, write=True)
     since = None
     if decision.granted and not decision.already_held:
         since = utcnow()
@@ -56,15 +78,17 @@ def _decide_and_grant(conn: sqlite3.Connection, node: str, settings: Settings,
              response_model=LeaseGranted,
              responses=documented(400, 401, 403, 404, 409, refusal="The lease would break a safety rule now"))
 async def acquire_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, settings: SettingsDep,
-                        dry_run: bool = False) -> dict:
+                        dry_run: bool = False, body: Optional[LeaseRequest] = None) -> dict:
+    quorum = body.ceph_mon_quorum if body is not None else None
     if dry_run:
-        decision, leases = await to_thread.run_sync(_decide_read_only, db, node, settings)
+        decision, leases = await to_thread.run_sync(_decide_read_only, db, node, settings, caller.node, quorum)
         since = None
     else:
         # In the writer thread's next group commit (db.py): decisions queued together are taken one after the
         # other in one transaction, each seeing the leases granted before it; answered once committed.
-        decision, leases, since = await db.write(functools.partial(_decide_and_grant, node=node, settings=settings,
-                                                                   caller=caller.name))
+        decision, leases, since = await db.write(functools.partial(
+            _decide_and_grant, node=node, settings=settings, caller=caller.name, caller_node=caller.node,
+            quorum=quorum))
     if decision.already_held:
         since = leases[node]
     if not decision.granted:
