@@ -44,7 +44,8 @@ def test_a_status_report_shows_at_once_with_its_inhibitors(cloud):
     assert answer.status_code == 200
     shown = node(cloud, 'compute-0')
     assert (shown['phase'], shown['inhibitors']) == ('prepared', [
-        {'key': 'k1', 'title': 'ceph quorum', 'remediation': 'start ceph-mon'}])
+        {'key': 'k1', 'title': 'ceph quorum', 'remediation': 'start ceph-mon', 'accepted': False,
+         'accepted_by': None}])
     # The next report replaces the inhibitors, even within the same second.
     assert cloud.sessions['compute-0'].put(cloud.url + '/v1/nodes/compute-0/status', json={
         'phase': 'prepared', 'os_release': '8.4'}).status_code == 200
