@@ -1,0 +1,125 @@
+"""The collection's playbooks run for real: ansible-core from PyPI drives test hosts behind sshd (RHEL 8's Python
+3.6 as their interpreter) against the helper daemon as a process; leapp, the reboot and the openstack CLI are
+stand-ins that speak their real command lines (integration/ansible/standins/)."""
+import json
+
+PLAY_FAILED = 2  # ansible-playbook's exit status when a host failed
+
+
+def ok(done):
+    assert done.returncode == 0, done.stdout[-6000:]
+    return done.stdout
+
+
+def failed(done, *expected):
+    assert done.returncode != 0, done.stdout[-6000:]
+    for text in expected:
+        assert text in done.stdout, (text, done.stdout[-6000:])
+    return done.stdout
+
+
+def test_a_step_without_limit_is_refused_before_anything_runs(fleet):
+    fleet.register()
+    out = failed(fleet.play('system_upgrade_prepare'), 'Refusing to run a system upgrade step without --limit')
+    assert 'leapp' not in out.split('Refusing', 1)[1]
+    assert all(node['phase'] is None and node['lease'] is None for node in fleet.status().values())
+
+
+def test_nothing_runs_without_its_tag(fleet):
+    fleet.register()
+    # The whole workflow in one playbook: every play is tagged `never`, so without --tags nothing is done.
+    out = ok(fleet.play('system_upgrade', 'compute-0', '--skip-tags', 'nothing'))
+    assert 'skipping: no hosts matched' not in out and 'TASK [' not in out
+
+
+def test_a_limit_holding_a_whole_role_is_refused(fleet):
+    fleet.register()
+    out = failed(fleet.play('system_upgrade_prepare', 'compute-0,compute-1,compute-2,database-0'),
+                 'it holds every node of role Compute (compute-0, compute-1, compute-2)')
+    assert 'TASK [tripleo.system_upgrade.leapp_upgrade' not in out
+    assert fleet.nova_services()['compute-0.localdomain']['Status'] == 'enabled'
+
+
+def test_two_controllers_are_refused_by_the_daemon_with_its_reason(fleet):
+    fleet.register()
+    out = failed(fleet.play('system_upgrade_prepare', 'controller-0,controller-1'),
+                 'The helper daemon refuses --limit controller-0,controller-1')
+    assert 'one-by-one role Controller' in out
+    assert 'TASK [tripleo.system_upgrade.leapp_upgrade' not in out
+    assert all(node['lease'] is None for node in fleet.status().values())
+
+
+DATASET = ("CREATE DATABASE nova; USE nova; CREATE TABLE instances (id INT PRIMARY KEY, name VARCHAR(64)); "
+           "INSERT INTO instances VALUES (1, 'vm-a'), (2, 'vm-b'), (3, 'vm-c');")
+
+
+def test_the_steps_across_the_fleet_with_a_failing_node_and_the_database_transfer(fleet, tmp_path):
+    from testing.mariadb import MariaDBServer
+    fleet.start('database-0', 'database-1', 'compute-0', 'compute-1').register()
+    db0, db1, c0, c1 = (fleet.hosts[n] for n in ('database-0', 'database-1', 'compute-0', 'compute-1'))
+    # database-0's database, as the old OS leaves it: its server stopped (tripleo_mysql's job) before the push.
+    source = MariaDBServer(tmp_path / 'mariadb-database-0')
+    source.datadir = db0.path('/var/lib/tripleo/mysql')
+    source.install().start().sql(DATASET)
+    expected = source.fingerprint('nova')
+    source.stop()
+    for host in (c0, c1):
+        nova = host.path('/var/lib/tripleo/nova')
+        __import__('os').makedirs(nova)
+        open(nova + '/instance-1.xml', 'w').write('<domain>{}</domain>'.format(host.name))
+
+    # --- pre-upgrade: installs the repository, configuration and token; no inhibitor ---------------------------
+    ok(fleet.play('system_upgrade_preupgrade', 'database-0'))
+    out = ok(fleet.play('system_upgrade_preupgrade', 'database-1,compute-0,compute-1'))
+    assert 'compute-1: no inhibitor left at the helper daemon' in out
+    assert 'token_file: /etc/tripleo-upgrade/node-token' in db1.read('/etc/leapp/actor_conf.d/tripleo_upgrade.yaml')
+    assert db1.read('/etc/tripleo-upgrade/node-token').strip() == open(
+        fleet.tokens + '/database-1.token').read().strip()
+    status = fleet.status()
+    assert [status[n]['phase'] for n in ('database-0', 'database-1', 'compute-0')] == ['preupgrade'] * 3
+    assert status['database-0']['os_release'] == '8.4'
+
+    # --- prepare: compute-1's leapp fails after our preparation; it alone is stopped and put back ------------
+    open(c1.path('/etc/leapp/standin-fail-upgrade'), 'w').close()
+    out = failed(fleet.play('system_upgrade_prepare', 'database-1,compute-0,compute-1'),
+                 'leapp upgrade failed on compute-1', 'Actor add_upgrade_boot_entry unexpectedly terminated')
+    assert 'compute-0: prepared on OS 8.4' in out and 'database-1: prepared on OS 8.4' in out
+    status = fleet.status()
+    assert (status['compute-0']['phase'], status['database-1']['phase']) == ('prepared', 'prepared')
+    assert status['compute-0']['lease'] and status['database-1']['lease']
+    assert status['compute-1']['phase'] == 'failed' and status['compute-1']['lease'] is None
+    assert {u['active_state'] for u in c1.units().values()} == {'active'}  # tripleo-upgrade-abort started them
+    assert {u['active_state'] for u in c0.units().values()} == {'inactive'}
+    assert [i['item'] for i in status['compute-0']['items']] == ['nova-state']
+    nova = fleet.nova_services()
+    assert nova['compute-0.localdomain']['Status'] == 'disabled'
+    assert nova['compute-1.localdomain']['history'] == ['disable', 'enable']
+    assert nova['compute-2.localdomain']['Status'] == 'enabled'
+
+    # --- run: the reboot into the upgrade; FirstBoot restores and reports upgraded on the new OS --------------
+    out = ok(fleet.play('system_upgrade_run', 'database-1,compute-0'))
+    assert 'compute-0: upgraded on OS 9.2 (new) at the helper daemon' in out
+    assert 'VERSION_ID="9.2"' in c0.read('/etc/os-release') and 'VERSION_ID="8.4"' in c1.read('/etc/os-release')
+    assert {u['unit_file_state'] for u in c0.units().values()} == {'enabled'}
+
+    # --- transfer_data: the Database role's datadir from database-0 (old OS) to database-1 (new OS) -----------
+    out = ok(fleet.play('system_upgrade_transfer_data', 'database-1'))
+    assert 'Database: from database-0 to database-1' in out and 'sealed' in out
+    target = MariaDBServer(tmp_path / 'mariadb-database-1')
+    target.datadir = db1.path('/var/lib/tripleo/mysql')
+    try:
+        assert target.start().fingerprint('nova') == expected
+    finally:
+        target.stop()
+    assert db0.units()['tripleo_mysql.service']['active_state'] == 'inactive'
+    transfers = json.loads(fleet.helper('transfer', 'list', '--json').stdout)['transfers']
+    assert [(t['role'], t['source'], t['target'], t['state']) for t in transfers] == [
+        ('Database', 'database-0', 'database-1', 'sealed')]
+
+    # --- complete: completed, lease ended, nova-compute enabled again ------------------------------------------
+    out = ok(fleet.play('system_upgrade_complete', 'database-1,compute-0'))
+    status = fleet.status()
+    assert (status['compute-0']['phase'], status['compute-0']['lease']) == ('completed', None)
+    assert fleet.nova_services()['compute-0.localdomain']['history'] == ['disable', 'enable']
+    # The untouched nodes stayed as they were.
+    assert status['compute-2']['phase'] is None and fleet.nova_services()['compute-2.localdomain'].get('history') is None
