@@ -151,7 +151,7 @@ def inventory(hosts, roles, extra_groups, node_python, keys, settings):
                         'vars': {'ansible_user': 'root', 'ansible_ssh_private_key_file': keys['client'],
                                  'ansible_ssh_common_args': '-o StrictHostKeyChecking=no '
                                                             '-o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes',
-                                 'ansible_python_interpreter': node_python}}
+                                 'ansible_python_interpreter': node_python, 'ansible_pipelining': True}}
     for group, children in extra_groups.items():
         doc[group] = {'children': {c: {} for c in children}}
     return doc

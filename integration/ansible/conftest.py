@@ -105,7 +105,8 @@ class Fleet(object):
             command += ['--limit', limit]
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=REPO_ROOT, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
                    ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_RETRY_FILES_ENABLED='False',
-                   ANSIBLE_LOCAL_TEMP=str(self.tmp / 'ansible-local'), ANSIBLE_LOG_PATH=str(self.tmp / 'ansible-timed.log'), STANDIN_OPENSTACK_STATE=self.nova,
+                   ANSIBLE_LOCAL_TEMP=str(self.tmp / 'ansible-local'), STANDIN_OPENSTACK_STATE=self.nova,
+                   ANSIBLE_LOG_PATH=str(self.tmp / 'ansible-timed.log'),
                    PATH=self.bin + os.pathsep + os.path.join(ANSIBLE_BIN) + os.pathsep + os.environ['PATH'])
         done = subprocess.run(command + list(extra), env=env, cwd=str(self.tmp), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=PLAY_TIMEOUT)

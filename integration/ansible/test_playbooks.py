@@ -122,4 +122,5 @@ def test_the_steps_across_the_fleet_with_a_failing_node_and_the_database_transfe
     assert (status['compute-0']['phase'], status['compute-0']['lease']) == ('completed', None)
     assert fleet.nova_services()['compute-0.localdomain']['history'] == ['disable', 'enable']
     # The untouched nodes stayed as they were.
-    assert status['compute-2']['phase'] is None and fleet.nova_services()['compute-2.localdomain'].get('history') is None
+    assert status['compute-2']['phase'] is None
+    assert fleet.nova_services()['compute-2.localdomain'].get('history') is None
