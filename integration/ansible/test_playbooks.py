@@ -53,9 +53,9 @@ DATASET = ("CREATE DATABASE nova; USE nova; CREATE TABLE instances (id INT PRIMA
            "INSERT INTO instances VALUES (1, 'vm-a'), (2, 'vm-b'), (3, 'vm-c');")
 
 
-def test_the_steps_across_the_fleet_with_a_failing_node_and_the_database_transfer(fleet, tmp_path):
+def test_the_steps_across_the_fleet_with_failing_nodes_and_the_database_transfer(fleet, tmp_path):
     from testing.mariadb import MariaDBServer
-    fleet.start('database-0', 'database-1', 'compute-0', 'compute-1').register()
+    fleet.start('database-0', 'database-1', 'compute-0', 'compute-1', 'compute-2').register()
     db0, db1, c0, c1 = (fleet.hosts[n] for n in ('database-0', 'database-1', 'compute-0', 'compute-1'))
     # database-0's database, as the old OS leaves it: its server stopped (tripleo_mysql's job) before the push.
     source = MariaDBServer(tmp_path / 'mariadb-database-0')
@@ -68,8 +68,21 @@ def test_the_steps_across_the_fleet_with_a_failing_node_and_the_database_transfe
         __import__('os').makedirs(nova)
         open(nova + '/instance-1.xml', 'w').write('<domain>{}</domain>'.format(host.name))
 
-    # --- pre-upgrade: installs the repository, configuration and token; no inhibitor ---------------------------
-    ok(fleet.play('system_upgrade_preupgrade', 'database-0'))
+    # --- pre-upgrade: installs the repository, configuration and token; a node with an inhibitor fails alone ----
+    inhibitor = {'key': 'checkmemory.inhibitor', 'title': 'Minimum memory requirements for RHEL 9 are not met',
+                 'summary': 'Memory detected: 1 GiB, required: 1.5 GiB', 'severity': 'high', 'inhibitor': True,
+                 'remediation': 'Add memory to the node.'}
+    with open(fleet.hosts['compute-2'].path('/etc/leapp/standin-inhibitors.json'), 'w') as stream:
+        json.dump([inhibitor], stream)
+    failed(fleet.play('system_upgrade_preupgrade', 'database-0,compute-2'),
+           'compute-2 (phase preupgrade at the helper daemon) has 1 inhibitor(s) not accepted',
+           '[checkmemory.inhibitor] Minimum memory requirements for RHEL 9 are not met -- Add memory to the node.',
+           'database-0: no inhibitor left at the helper daemon')
+    report = json.loads(fleet.hosts['compute-2'].read('/var/log/leapp/leapp-report.json'))
+    assert [(e['key'], e['groups']) for e in report['entries']] == [('checkmemory.inhibitor', ['inhibitor'])]
+    status = fleet.status()
+    assert [i['key'] for i in status['compute-2']['inhibitors']] == ['checkmemory.inhibitor']
+    assert status['database-0']['inhibitors'] == []
     out = ok(fleet.play('system_upgrade_preupgrade', 'database-1,compute-0,compute-1'))
     assert 'compute-1: no inhibitor left at the helper daemon' in out
     assert 'token_file: /etc/tripleo-upgrade/node-token' in db1.read('/etc/leapp/actor_conf.d/tripleo_upgrade.yaml')
@@ -122,5 +135,6 @@ def test_the_steps_across_the_fleet_with_a_failing_node_and_the_database_transfe
     assert (status['compute-0']['phase'], status['compute-0']['lease']) == ('completed', None)
     assert fleet.nova_services()['compute-0.localdomain']['history'] == ['disable', 'enable']
     # The untouched nodes stayed as they were.
-    assert status['compute-2']['phase'] is None
+    assert status['compute-2']['phase'] == 'preupgrade' and status['compute-2']['lease'] is None
     assert fleet.nova_services()['compute-2.localdomain'].get('history') is None
+
