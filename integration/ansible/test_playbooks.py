@@ -2,6 +2,7 @@
 3.6 as their interpreter) against the helper daemon as a process; leapp, the reboot and the openstack CLI are
 stand-ins that speak their real command lines (integration/ansible/standins/)."""
 import json
+import os
 
 PLAY_FAILED = 2  # ansible-playbook's exit status when a host failed
 
@@ -65,7 +66,7 @@ def test_the_steps_across_the_fleet_with_failing_nodes_and_the_database_transfer
     source.stop()
     for host in (c0, c1):
         nova = host.path('/var/lib/tripleo/nova')
-        __import__('os').makedirs(nova)
+        os.makedirs(nova)
         open(nova + '/instance-1.xml', 'w').write('<domain>{}</domain>'.format(host.name))
 
     # --- pre-upgrade: installs the repository, configuration and token; a node with an inhibitor fails alone ----
@@ -138,3 +139,10 @@ def test_the_steps_across_the_fleet_with_failing_nodes_and_the_database_transfer
     assert status['compute-2']['phase'] == 'preupgrade' and status['compute-2']['lease'] is None
     assert fleet.nova_services()['compute-2.localdomain'].get('history') is None
 
+
+    # --- cleanup: the nodes' tokens go; the daemon keeps the data while compute-1 (failed) has not upgraded ----
+    out = failed(fleet.play('system_upgrade_cleanup', 'database-1,compute-0'),
+                 'The helper daemon refused the cleanup:', 'compute-1')
+    assert not os.path.exists(db1.path('/etc/tripleo-upgrade/node-token'))
+    assert os.path.exists(c1.path('/etc/tripleo-upgrade/node-token'))
+    assert [i['item'] for i in fleet.status()['compute-1']['items']] == ['nova-state']
