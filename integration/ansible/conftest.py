@@ -65,7 +65,6 @@ class Fleet(object):
             'system_upgrade_repository_source': REPO_ROOT,
             'system_upgrade_database_datadir': fleet_module.DATADIR,
             'system_upgrade_poll_interval': 1,
-            'system_upgrade_guard_lease_check': False,  # TEMP
             'system_upgrade_node_config': {'persist_items': {'nova-state': ['/var/lib/tripleo/nova']}},
         }
         self.inventory = str(tmp_path / 'inventory.yaml')

@@ -102,6 +102,8 @@ def test_the_steps_across_the_fleet_with_failing_nodes_and_the_database_transfer
     assert (status['compute-0']['phase'], status['database-1']['phase']) == ('prepared', 'prepared')
     assert status['compute-0']['lease'] and status['database-1']['lease']
     assert status['compute-1']['phase'] == 'failed' and status['compute-1']['lease'] is None
+    paused = json.loads(fleet.helper('status', '--json').stdout)['paused']  # the daemon's own safety
+    assert (paused['rule'], paused['node']) == ('node-failed', 'compute-1')
     assert {u['active_state'] for u in c1.units().values()} == {'active'}  # tripleo-upgrade-abort started them
     assert {u['active_state'] for u in c0.units().values()} == {'inactive'}
     assert [i['item'] for i in status['compute-0']['items']] == ['nova-state']
@@ -140,9 +142,14 @@ def test_the_steps_across_the_fleet_with_failing_nodes_and_the_database_transfer
     assert fleet.nova_services()['compute-2.localdomain'].get('history') is None
 
 
-    # --- cleanup: the nodes' tokens go; the daemon keeps the data while compute-1 (failed) has not upgraded ----
-    out = failed(fleet.play('system_upgrade_cleanup', 'database-1,compute-0'),
-                 'The helper daemon refused the cleanup:', 'compute-1')
+    # --- cleanup: compute-1's failure paused the fleet, so the guard refuses until the operator resumes it; then
+    # the nodes' tokens go and the daemon keeps the data while compute-1 (failed) has not upgraded ---------------
+    failed(fleet.play('system_upgrade_cleanup', 'database-1,compute-0'),
+           'The helper daemon refuses --limit database-1,compute-0:', 'the fleet is paused', 'rule node-failed')
+    assert os.path.exists(db1.path('/etc/tripleo-upgrade/node-token'))
+    ok(fleet.helper('resume', '--reason', 'compute-1 stays on the old OS until its memory is replaced'))
+    failed(fleet.play('system_upgrade_cleanup', 'database-1,compute-0'),
+           'The helper daemon refused the cleanup:', 'node compute-1 has 1 stored item(s) (nova-state)')
     assert not os.path.exists(db1.path('/etc/tripleo-upgrade/node-token'))
     assert os.path.exists(c1.path('/etc/tripleo-upgrade/node-token'))
     assert [i['item'] for i in fleet.status()['compute-1']['items']] == ['nova-state']
