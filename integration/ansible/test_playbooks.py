@@ -84,6 +84,10 @@ def test_the_steps_across_the_fleet_with_failing_nodes_and_the_database_transfer
     status = fleet.status()
     assert [i['key'] for i in status['compute-2']['inhibitors']] == ['checkmemory.inhibitor']
     assert status['database-0']['inhibitors'] == []
+    # The admin accepts it for compute-2 (the daemon records who and why): the step passes there.
+    ok(fleet.helper('inhibitors', 'accept', 'checkmemory.inhibitor', '--node', 'compute-2', '--reason', 'lab node'))
+    assert 'compute-2: no inhibitor left at the helper daemon (1 accepted)' in ok(
+        fleet.play('system_upgrade_preupgrade', 'compute-2'))
     out = ok(fleet.play('system_upgrade_preupgrade', 'database-1,compute-0,compute-1'))
     assert 'compute-1: no inhibitor left at the helper daemon' in out
     assert 'token_file: /etc/tripleo-upgrade/node-token' in db1.read('/etc/leapp/actor_conf.d/tripleo_upgrade.yaml')
