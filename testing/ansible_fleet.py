@@ -19,6 +19,7 @@ from testing.systemd_bus import SystemdBus
 HERE = os.path.dirname(os.path.abspath(__file__))
 STANDINS = os.path.join(os.path.dirname(HERE), 'integration', 'ansible', 'standins')
 SSHD = '/usr/sbin/sshd'
+SYSTEMCTL = '/usr/bin/systemctl'
 # host directory -> the path it is bound over inside the host's mount namespace
 MOUNTS = {
     'etc-leapp': '/etc/leapp',
@@ -88,8 +89,14 @@ class Host(object):
                 'SetEnv DBUS_SYSTEM_BUS_ADDRESS={}'.format(self.bus.address), '']))
         binds = [(os.path.join(self.root, d), m) for d, m in MOUNTS.items()] + [
             (os.path.join(self.root, 'os-release'), '/etc/os-release'),
-            (os.path.join(self.root, 'boot_id'), '/proc/sys/kernel/random/boot_id'),
-            (os.path.join(self.root, 'systemctl'), '/usr/bin/systemctl')]
+            (os.path.join(self.root, 'boot_id'), '/proc/sys/kernel/random/boot_id')]
+        if os.path.exists(SYSTEMCTL):  # shutdown and reboot link to it
+            binds.append((os.path.join(self.root, 'systemctl'), SYSTEMCTL))
+        else:  # a machine without systemd: the stand-ins are the only ones, in /usr/local/sbin
+            sbin = os.path.join(self.root, 'usr-local-sbin')
+            shutil.copy(os.path.join(self.root, 'systemctl'), sbin)
+            for name in ('shutdown', 'reboot'):
+                os.symlink('systemctl', os.path.join(sbin, name))
         script = 'set -e; {}; exec {} -D -e -f {}'.format(
             '; '.join('mount --bind {} {}'.format(src, dst) for src, dst in binds), SSHD, config)
         os.makedirs('/run/sshd', exist_ok=True)
