@@ -68,6 +68,12 @@ class Fleet(object):
             'system_upgrade_node_config': {'persist_items': {'nova-state': ['/var/lib/tripleo/nova']}},
         }
         self.inventory = str(tmp_path / 'inventory.yaml')
+        # Every playbook's output, kept after the test (pytest removes old temporary directories).
+        artifacts = os.environ.get('TRIPLEO_UPGRADE_ARTIFACTS', os.path.join(REPO_ROOT, 'integration', 'ansible',
+                                                                              'artifacts'))
+        os.makedirs(artifacts, exist_ok=True)
+        self.artifact = os.path.join(artifacts, 'ansible-{}.log'.format(os.path.basename(str(tmp_path))))
+        open(self.artifact, 'w').close()
 
     def start(self, *names):
         """Start the test hosts (sshd, bus) of these nodes; then write the inventory and register the fleet."""
@@ -109,8 +115,9 @@ class Fleet(object):
                    PATH=self.bin + os.pathsep + os.path.join(ANSIBLE_BIN) + os.pathsep + os.environ['PATH'])
         done = subprocess.run(command + list(extra), env=env, cwd=str(self.tmp), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=PLAY_TIMEOUT)
-        with open(str(self.tmp / 'ansible.log'), 'a') as log:
-            log.write('$ {}\n{}\n'.format(' '.join(command), done.stdout))
+        for path in (str(self.tmp / 'ansible.log'), self.artifact):
+            with open(path, 'a') as log:
+                log.write('$ {}\n{}\n'.format(' '.join(command), done.stdout))
         return done
 
     def nova_services(self):
