@@ -144,7 +144,8 @@ def test_osd_units_of_ceph_ansible_and_cephadm_are_found(systemd_bus):
     systemd_bus.load([systemd_bus.unit('ceph-osd@0.service'), systemd_bus.unit('ceph-osd@3.service'),
                       systemd_bus.unit('ceph-4b5c8c0a-ff60-454b-a1b4-9747aa737d19@osd.7.service'),
                       systemd_bus.unit('ceph-4b5c8c0a-ff60-454b-a1b4-9747aa737d19@mon.controller-0.service'),
-                      systemd_bus.unit('ceph-mon@controller-0.service'), systemd_bus.unit('tripleo_nova_compute.service')])
+                      systemd_bus.unit('ceph-mon@controller-0.service'),
+                      systemd_bus.unit('tripleo_nova_compute.service')])
     assert tripleo_ceph.osd_units(Systemd(systemd_bus.address)) == [
         'ceph-4b5c8c0a-ff60-454b-a1b4-9747aa737d19@osd.7.service', 'ceph-osd@0.service', 'ceph-osd@3.service']
     systemd_bus.load([systemd_bus.unit('ceph-mon@controller-0.service')])
