@@ -81,7 +81,7 @@ def restore(client, systemd, node, restore_mode='missing-only', state_file=tripl
 
 
 def restore_node(values, run_id=None, record_path=None, bus_address=None, os_release_file=None,
-                 migration_results=tripleo_leapp_result.PATH):
+                 migration_results=None):
     """
     Restore this node from its validated configuration (tripleo_config) and prepare's record: the
     entry point of the FirstBoot actor. First leapp's own result record is checked
@@ -92,7 +92,8 @@ def restore_node(values, run_id=None, record_path=None, bus_address=None, os_rel
     record_path = record_path or tripleo_prepare_record.PATH
     try:
         client = HelperClient.from_config(values)
-        client = tripleo_leapp_result.verified(client, values['node_name'], run_id, migration_results,
+        client = tripleo_leapp_result.verified(client, values['node_name'], run_id,
+                                               migration_results or tripleo_leapp_result.PATH,
                                                tripleo_node.os_release(os_release_file or tripleo_node.OS_RELEASE))
         systemd = Systemd(bus_address)
         return restore(client, systemd, values['node_name'], values['restore_mode'], state_file=record_path,
