@@ -53,7 +53,7 @@ def test_restore_brings_data_back_and_enables_without_starting(current_actor_con
 
 
 def _leapp_writes_its_result(record, run_id, outcome):
-    """leapp-repository's own breadcrumbs code appends the upgrade activity to ``record`` (testing/leapp_breadcrumbs)."""
+    """leapp-repository's own breadcrumbs code appends an upgrade activity to ``record`` (testing/leapp_breadcrumbs)."""
     repos = os.environ['LEAPP_REPOSITORY_REPOS']
     commands = os.path.join(os.path.dirname(os.path.abspath(repos)), 'commands')
     if not os.path.isfile(os.path.join(commands, 'upgrade', 'breadcrumbs.py')):
