@@ -71,6 +71,10 @@ class OsdNode(object):
         with open(self.seen_at_stop) as f:
             return json.load(f)['flags'].split(',')
 
+    def holds_lease(self):
+        fleet = self.daemon.admin().get(self.daemon.url + '/v1/status').json()
+        return self.name in [lease['node'] for lease in fleet['leases']]
+
     def may_take_lease(self, other):
         try:
             HelperClient(self.daemon.url, self.daemon.tokens[other], retries=0).acquire_lease(other, dry_run=True)
@@ -91,9 +95,12 @@ def osd_node(tmp_path, systemd_bus, helper_daemon, ceph_cluster):
 def test_prepare_sets_the_osd_flags_before_the_node_starts_going_down(osd_node):
     record = osd_node.prepare()
 
+    calls = osd_node.cluster.calls()
     assert osd_node.flags_when_pcs_stopped() == OURS + ALWAYS
     assert osd_node.cluster.dump_flags() == OURS + ALWAYS
-    assert osd_node.cluster.calls()[-5:] == ['osd set ' + f for f in tripleo_ceph.OSD_FLAGS]
+    # The quorum for the lease request, the five flags, then the dump the fake pcs made when the node went down.
+    assert calls == ['quorum_status -f json'] + ['osd set ' + f for f in tripleo_ceph.OSD_FLAGS] + [
+        'osd dump --format json']
     assert record['phase'] == 'prepared'
     assert record['ceph_osd_flags'] == {'osd_units': OSD_UNITS, 'flags': list(tripleo_ceph.OSD_FLAGS),
                                         'set': list(tripleo_ceph.OSD_FLAGS)}
@@ -128,7 +135,7 @@ def test_a_failure_after_the_flags_were_set_unsets_them_in_the_rollback(osd_node
         osd_node.prepare()
     message = str(error.value)
     assert 'failed while persisting node data' in message
-    assert 'Ceph OSD flags unset: nobackfill, nodeep-scrub, norebalance, norecover, noout.' in message
+    assert 'Ceph OSD flags unset: nobackfill, nodeep-scrub, noout, norebalance, norecover.' in message
     assert osd_node.flags_when_pcs_stopped() == OURS + ALWAYS
     assert osd_node.cluster.dump_flags() == ALWAYS
     assert osd_node.may_take_lease('hci-1')
@@ -144,14 +151,14 @@ def test_a_cluster_that_does_not_answer_in_the_rollback_keeps_the_lease_until_ab
     assert 'NOT everything runs again' in message and 'RADOS timed out' in message
     assert 'the flags stay marked as being cleared by hci-0 at the daemon' in message
     assert osd_node.cluster.state()['flags'] == sorted(OURS + ALWAYS)
-    assert not osd_node.may_take_lease('hci-1')  # its lease is kept
+    assert osd_node.holds_lease()  # kept: no other node of its role goes down meanwhile
     assert osd_node.record()['ceph_osd_flags']['set'] == list(tripleo_ceph.OSD_FLAGS)
 
     osd_node.cluster.update(down=False)
     story = osd_node.abort()
-    assert 'Ceph OSD flags unset: nobackfill, nodeep-scrub, norebalance, norecover, noout.' in story
+    assert 'Ceph OSD flags unset: nobackfill, nodeep-scrub, noout, norebalance, norecover.' in story
     assert osd_node.cluster.dump_flags() == ALWAYS
-    assert osd_node.may_take_lease('hci-1')
+    assert not osd_node.holds_lease()
 
 
 def test_a_flag_another_node_still_holds_stays_set_until_it_is_back(tmp_path, systemd_bus, helper_daemon,

@@ -111,7 +111,7 @@ def test_an_osd_node_holds_the_osd_flags_while_down_and_complete_clears_them(nod
     completed = run('tripleo-upgrade-complete', '--config-dir', node['conf'], *ceph, env=node['env'])
     assert completed.returncode == 0, completed.stderr
     assert 'compute-0 reported completed' in completed.stdout and 'its lease is released' in completed.stdout
-    assert 'Ceph OSD flags unset: nobackfill, nodeep-scrub, norebalance, norecover, noout.' in completed.stdout
+    assert 'Ceph OSD flags unset: nobackfill, nodeep-scrub, noout, norebalance, norecover.' in completed.stdout
     assert ceph_cluster.dump_flags() == ['sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit']
     assert helper_daemon.admin().post(helper_daemon.url + '/v1/nodes/compute-1/lease').status_code == 200
 
