@@ -49,6 +49,10 @@ def test_prepare_then_abort_from_the_configuration_alone(node, systemd_bus, help
     assert 'aborted after its preparation' in aborted.stdout
     units = systemd_bus.units()
     assert [(units[n]['active_state'], units[n]['unit_file_state']) for n in UNITS] == [('active', 'enabled')] * 2
+    # The lease is released, and the failed report paused the fleet until an admin resumes it.
+    assert helper_daemon.admin().get(helper_daemon.url + '/v1/status').json()['leases'] == []
+    assert helper_daemon.admin().post(helper_daemon.url + '/v1/nodes/compute-1/lease').status_code == 409
+    helper_daemon.admin().post(helper_daemon.url + '/v1/fleet/resume', json={'reason': 'checked'}).raise_for_status()
     assert helper_daemon.admin().post(helper_daemon.url + '/v1/nodes/compute-1/lease').status_code == 200
 
     again = run('tripleo-upgrade-abort', '--config-dir', node['conf'], '--record', node['record'], env=node['env'])
