@@ -314,3 +314,25 @@ def test_report_keys_are_fixed_strings_so_an_acceptance_keeps_matching():
     assert varying == []
     assert 'tripleo_upgrade.transfer_flag' in keys and 'tripleo_upgrade.ceph.osd_command' in keys
     assert all(k.startswith('tripleo_upgrade.') for k in keys)
+
+
+def test_the_dry_run_carries_the_quorum_this_node_sees(controllers, tmp_path, ceph_cluster):
+    ceph_cluster.set_quorum(['controller-1', 'controller-2'])
+    config = config_for(controllers, 'controller-2', tmp_path, ceph_command=ceph_cluster.command)
+    findings = by_key(tripleo_checks.preupgrade_findings(config, None, flag_dir=str(tmp_path / 'flags')))
+    refused = findings['tripleo_upgrade.lease.refused']
+    assert refused.inhibitor and 'controller-0: out of quorum per controller-2 at ' in refused.summary
+
+
+def test_a_refusal_only_for_the_last_reports_inhibitors_does_not_inhibit_again(controllers, tmp_path):
+    from tripleo_upgrade_libraries import tripleo_status_report
+    client = HelperClient(controllers.url, controllers.tokens['controller-1'], timeout=10)
+    inhibitor = {'key': 'tripleo_upgrade.transfer_flag', 'title': 'A database transfer already happened on this node',
+                 'summary': 'flag', 'severity': 'high', 'groups': ['inhibitor']}
+    tripleo_status_report.send_preupgrade(client, 'controller-1', tripleo_status_report.status_entries([inhibitor]))
+    # The flag is gone now: this run has no inhibitor of its own, the daemon still holds the last report's.
+    findings = by_key(tripleo_checks.preupgrade_findings(config_for(controllers, 'controller-1', tmp_path), None,
+                                                         flag_dir=str(tmp_path / 'flags')))
+    assert [f.key for f in findings.values() if f.inhibitor] == []
+    previous = findings['tripleo_upgrade.lease.previous_inhibitors']
+    assert 'tripleo_upgrade.transfer_flag' in previous.summary and 'replaces the previous one' in previous.summary
