@@ -9,6 +9,7 @@ import pytest
 
 from testing.daemon import DaemonProcess
 from tripleo_upgrade_libraries import tripleo_archive, tripleo_checks, tripleo_config, tripleo_facts
+from tripleo_upgrade_libraries import tripleo_status_report
 from tripleo_upgrade_libraries.tripleo_helper_client import HelperClient
 
 
@@ -325,7 +326,6 @@ def test_the_dry_run_carries_the_quorum_this_node_sees(controllers, tmp_path, ce
 
 
 def test_a_refusal_only_for_the_last_reports_inhibitors_does_not_inhibit_again(controllers, tmp_path):
-    from tripleo_upgrade_libraries import tripleo_status_report
     client = HelperClient(controllers.url, controllers.tokens['controller-1'], timeout=10)
     inhibitor = {'key': 'tripleo_upgrade.transfer_flag', 'title': 'A database transfer already happened on this node',
                  'summary': 'flag', 'severity': 'high', 'groups': ['inhibitor']}
