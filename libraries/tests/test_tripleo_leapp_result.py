@@ -74,7 +74,13 @@ def first_boot(tmp_path, systemd_bus, helper_daemon):
         response.raise_for_status()
         return response.json()
 
-    return {'restore': restore, 'status': status, 'nova': nova, 'bus': systemd_bus, 'record': record}
+    def fleet():
+        return helper_daemon.admin().get(helper_daemon.url + '/v1/status').json()
+
+    def fleet_node():
+        return next(n for n in fleet()['nodes'] if n['name'] == NODE)
+
+    return {'restore': restore, 'status': status, 'fleet_node': fleet_node, 'fleet': fleet, 'nova': nova, 'bus': systemd_bus, 'record': record}
 
 
 def test_an_upgrade_leapp_marks_failed_is_reported_failed_and_nothing_is_restored(first_boot):
@@ -90,6 +96,9 @@ def test_an_upgrade_leapp_marks_failed_is_reported_failed_and_nothing_is_restore
     assert not os.path.exists(first_boot['nova'])
     assert first_boot['bus'].units()[DISABLED[0]]['unit_file_state'] == 'disabled'
     assert tripleo_prepare_record.load(first_boot['record'])['phase'] == 'prepared'
+    node = first_boot['fleet_node']()
+    assert node['leapp_result']['success'] is False
+    assert first_boot['fleet']()['paused']['rule'] == 'node-failed'  # the daemon stops further leases
 
 
 def test_an_upgrade_leapp_marks_successful_is_restored_and_reported_upgraded(first_boot):
@@ -99,6 +108,10 @@ def test_an_upgrade_leapp_marks_successful_is_restored_and_reported_upgraded(fir
     status = first_boot['status']()
     assert (status['phase'], status['os_release']) == ('upgraded', '9.6')
     assert first_boot['bus'].units()[DISABLED[0]]['unit_file_state'] == 'enabled'
+    reported = first_boot['fleet_node']()['leapp_result']
+    assert dict((k, reported[k]) for k in ('success', 'activity', 'executed', 'source')) == {
+        'success': True, 'activity': 'upgrade', 'executed': '2026-11-24T11:01:09.228450Z',
+        'source': sample('upgraded')}
 
 
 def test_without_leapp_record_the_restore_runs_as_before(first_boot, tmp_path):
