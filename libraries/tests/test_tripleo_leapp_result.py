@@ -80,7 +80,8 @@ def first_boot(tmp_path, systemd_bus, helper_daemon):
     def fleet_node():
         return next(n for n in fleet()['nodes'] if n['name'] == NODE)
 
-    return {'restore': restore, 'status': status, 'fleet_node': fleet_node, 'fleet': fleet, 'nova': nova, 'bus': systemd_bus, 'record': record}
+    return {'restore': restore, 'status': status, 'fleet_node': fleet_node, 'fleet': fleet, 'nova': nova,
+            'bus': systemd_bus, 'record': record}
 
 
 def test_an_upgrade_leapp_marks_failed_is_reported_failed_and_nothing_is_restored(first_boot):
