@@ -16,8 +16,9 @@ from helper_daemon.logs import event
 from helper_daemon.metrics import Metrics
 from helper_daemon.middleware import AccessLog, BodyLimit
 from helper_daemon.openapi import exact_openapi
-from helper_daemon.routers import (cleanup, dashboard, data, fleet, health, leases, metrics, node_services,
-                                   node_status, nodes, transfers)
+from helper_daemon.routers import (ceph_osd_flags, cleanup, dashboard, data, fleet, fleet_controls, health,
+                                   inhibitors, lease_checks, leases, metrics, node_services, node_status, nodes,
+                                   roles, transfers)
 from helper_daemon.settings import Settings
 from helper_daemon.state_dir import prepare_state_dir
 from helper_daemon.store import ItemStore
@@ -46,7 +47,8 @@ def create_app(settings: Settings) -> FastAPI:
         event("removed leftovers of interrupted uploads", files=[str(p) for p in removed])
     app.state.admin_token_sha256 = ensure_admin_token(settings)
     app.state.metrics = Metrics()
-    routers = (health, metrics, nodes, data, node_status, node_services, leases, fleet, transfers, cleanup, dashboard)
+    routers = (health, metrics, nodes, data, node_status, node_services, leases, fleet, transfers, cleanup, dashboard,
+               lease_checks, inhibitors, fleet_controls, ceph_osd_flags, roles)
     for module in routers:
         app.include_router(module.router)
     # The routes as declared (their full paths and methods), whatever FastAPI builds from them for dispatch.

@@ -29,6 +29,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     check_tls_files(settings)
     setup_logging(settings.log_level)
+    for notice in settings.notices:
+        print(f"tripleo-upgrade-helper: {notice}", file=sys.stderr)
+        event("deprecated setting", notice=notice)
     app = create_app(settings)
     event("starting", listen=settings.listen, state_dir=str(settings.state_dir), tls=bool(settings.tls_cert))
     # uvicorn handles SIGTERM/SIGINT: it stops accepting, finishes in-flight requests, then exits 0.
@@ -85,10 +88,15 @@ def _nodes_import(args: argparse.Namespace) -> int:
     from helper_daemon.inventory import load_inventory
 
     nodes = load_inventory(args.inventory)
-    regs = registry.import_nodes(_registry_db(args), nodes, args.rotate_tokens)
+    regs = registry.import_nodes(_registry_db(args), nodes, args.rotate_tokens, keep_old_os=tuple(args.keep_old_os))
     _hand_out_tokens(regs, args.token_dir)
     print(f"{len(regs)} overcloud node(s) from {args.inventory}: {sum(r.created for r in regs)} new, "
           f"{sum(bool(r.token) for r in regs)} new token(s)")
+    osd_hosts = [n.name for n in nodes if n.ceph_osd]
+    if osd_hosts:
+        print(f"Ceph OSD hosts (group ceph_osd): {', '.join(osd_hosts)}")
+    for role in dict.fromkeys(args.keep_old_os):
+        print(f"role {role} stays on the old OS (undo: tripleo-upgrade-helper roles keep-old-os {role} --undo)")
     return 0
 
 
@@ -169,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("inventory", type=Path, help="tripleo-ansible-inventory.yaml")
     imp.add_argument("--rotate-tokens", action="store_true", help="issue new tokens to nodes already registered")
     imp.add_argument("--token-dir", type=Path, help="write new tokens 0600 as DIR/<node>.token instead of printing")
+    imp.add_argument("--keep-old-os", action="append", default=[], metavar="ROLE",
+                     help="this role stays on the old OS (repeat for several); see `roles keep-old-os`")
     _add_common(imp)
     imp.set_defaults(func=_nodes_import)
     add = nodes.add_parser("add", help="register or update one node")

@@ -156,6 +156,171 @@ def _lease_release(args, http) -> int:
     return 0
 
 
+def _lease_check(args, http) -> int:
+    """Exit 0: every node may be down together now; 1: refused (each node's reasons printed); 2: no answer (the
+    daemon unreachable, an unknown node, a bad token)."""
+    from helper_daemon.admin_http import DaemonAnswered, DaemonUnreachable
+
+    names = [name.strip() for arg in args.nodes for name in arg.split(",") if name.strip()]
+    if not names:
+        print("tripleo-upgrade-helper: lease check: no node named", file=sys.stderr)
+        return 2
+    try:
+        _, answer = http.call("POST", "/v1/leases/check", {"nodes": names})
+    except DaemonAnswered as exc:
+        print(f"tripleo-upgrade-helper: lease check: {exc.answer.get('detail') or exc}", file=sys.stderr)
+        return 2
+    except DaemonUnreachable as exc:
+        print(f"tripleo-upgrade-helper: lease check: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(answer)
+    else:
+        for node in answer["nodes"]:
+            verdict = "already holds its lease" if node["already_held"] else (
+                "granted" if node["granted"] else "refused")
+            print(f"{node['node']}: {verdict}")
+            for reason in node["reasons"]:
+                print(f"  - {reason}")
+        print("allowed: these nodes may be down together now" if answer["allowed"] else
+              "refused: these nodes may not all be down together now")
+    return 0 if answer["allowed"] else 1
+
+
+# --- accepted inhibitors -------------------------------------------------------------------------------------------
+
+
+def _acceptance_line(a: dict) -> str:
+    where = "the fleet" if a["scope"] == "fleet" else f"{a['scope']} {a['target']}"
+    return f"#{a['id']} {a['key']} for {where}, by {a['by']} at {_when(a['at'])}: {a['reason']}"
+
+
+def _inhibitors_accept(args, http) -> int:
+    scope, target = ("node", args.node) if args.node else ("role", args.role) if args.role else ("fleet", None)
+    _, answer = http.call("POST", "/v1/inhibitors/accepted", {"key": args.key, "scope": scope, "target": target,
+                                                              "reason": args.reason})
+    if args.json:
+        _print_json(answer)
+    else:
+        print(f"accepted {_acceptance_line(answer)}")
+        print(f"revoke with: tripleo-upgrade-helper inhibitors revoke {answer['id']}")
+    return 0
+
+
+def _inhibitors_list(args, http) -> int:
+    _, answer = http.call("GET", "/v1/inhibitors/accepted")
+    if args.json:
+        _print_json(answer)
+    elif answer["accepted"]:
+        print("\n".join(_acceptance_line(a) for a in answer["accepted"]))
+    else:
+        print("no inhibitor is accepted")
+    return 0
+
+
+def _inhibitors_revoke(args, http) -> int:
+    http.call("DELETE", f"/v1/inhibitors/accepted/{args.id}")
+    if args.json:
+        _print_json({"revoked": args.id})
+    else:
+        print(f"acceptance #{args.id} revoked (recorded in the audit log)")
+    return 0
+
+
+def _check_accept(args: argparse.Namespace) -> Optional[str]:
+    if sum(bool(x) for x in (args.node, args.role, args.fleet)) != 1:
+        return "say whom it is accepted for: exactly one of --node NODE, --role ROLE, --fleet"
+    return None if args.reason.strip() else "--reason must say why the inhibitor is safe to pass"
+
+
+# --- pause, resume, roles -------------------------------------------------------------------------------------------
+
+
+def _pause_line(pause: Optional[dict]) -> str:
+    if not pause:
+        return "not paused: leases are granted"
+    node = f", node {pause['node']}" if pause.get("node") else ""
+    return f"PAUSED since {_when(pause['since'])} by {pause['by']} (rule {pause['rule']}{node}): {pause['reason']}"
+
+
+def _pause(args, http) -> int:
+    _, answer = http.call("POST", "/v1/fleet/pause", {"reason": args.reason})
+    if args.json:
+        _print_json(answer)
+    else:
+        print(_pause_line(answer["paused"]) + ("" if answer["changed"] else " (it was paused already; kept)"))
+        print("nodes already down carry on; no new lease until `tripleo-upgrade-helper resume --reason TEXT`")
+    return 0
+
+
+def _resume(args, http) -> int:
+    _, answer = http.call("POST", "/v1/fleet/resume", {"reason": args.reason})
+    if args.json:
+        _print_json(answer)
+    else:
+        print("resumed: leases are granted again" if answer["changed"] else "was not paused; nothing changed")
+    return 0
+
+
+def _budget_value(text: str):
+    from helper_daemon.policy import budget_error
+
+    if text.strip().lower() in ("none", "default"):
+        return None
+    value = int(text) if text.strip().isdigit() else text.strip()
+    problem = budget_error(value)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{problem} (or 'default': back to the configured budget)")
+    return value
+
+
+def _roles_list(args, http) -> int:
+    fleet = http.call("GET", "/v1/status")[1]
+    if args.json:
+        _print_json({"roles": fleet["roles"], "policy": fleet["policy"], "paused": fleet.get("paused")})
+        return 0
+    from helper_daemon.fleet_table import role_budget_rows
+
+    print("\n".join(table([("ROLE", "NODES", "BUDGET", "FROM", "DOWN", "MAY GO NOW", "OLD OS")]
+                          + role_budget_rows(fleet["roles"]))))
+    print(_pause_line(fleet.get("paused")))
+    return 0
+
+
+def _roles_budget(args, http) -> int:
+    _, answer = http.call("PUT", f"/v1/roles/{_quote(args.role)}/budget", {"budget": args.budget})
+    if args.json:
+        _print_json(answer)
+    else:
+        allowed = "all but one" if answer["nodes"] is None else str(answer["nodes"])
+        print(f"role {answer['role']}: budget {answer['budget'] if answer['budget'] is not None else 'none'} "
+              f"(from {answer['source']}): {allowed} node(s) down at once")
+    return 0
+
+
+def _roles_keep(args, http) -> int:
+    role = _quote(args.role)
+    if args.undo:
+        http.call("DELETE", f"/v1/roles/{role}/keep-old-os")
+        answer = {"role": args.role, "keep_old_os": None}
+    else:
+        _, answer = http.call("PUT", f"/v1/roles/{role}/keep-old-os", {"reason": args.reason})
+    if args.json:
+        _print_json(answer)
+    elif answer["keep_old_os"]:
+        print(f"role {args.role} stays on the old OS ({answer['keep_old_os']['reason']}): no transfer plan, cleanup "
+              "does not wait for it, status shows it as intended")
+    else:
+        print(f"role {args.role} is to be upgraded (no longer kept on the old OS)")
+    return 0
+
+
+def _check_keep(args: argparse.Namespace) -> Optional[str]:
+    if args.undo:
+        return "--undo takes no --reason" if args.reason else None
+    return None if (args.reason or "").strip() else "--reason must say why the role stays on the old OS"
+
+
 # --- nodes show -----------------------------------------------------------------------------------------------------
 
 
@@ -289,11 +454,57 @@ def add_commands(sub, add_http: Callable[[argparse.ArgumentParser], None],
     release = lease.add_parser("release", help="end the lease of a node that died holding it (audited)")
     release.add_argument("node")
     release.add_argument("--reason", required=True, help="why; kept in the audit log")
-    for parser, handler in ((lease_list, _lease_list), (release, _lease_release)):
+    check = lease.add_parser("check", help="may these nodes be down together now (the Ansible --limit guard)? "
+                                           "exit 0 yes, 1 no, 2 no answer")
+    check.add_argument("nodes", nargs="+", metavar="NODE",
+                       help="node names, or one comma-separated list (the Ansible --limit form)")
+    for parser, handler in ((lease_list, _lease_list), (release, _lease_release), (check, _lease_check)):
         add_http(parser)
         _json_flag(parser)
         parser.set_defaults(func=_with_http(handler))
     release.set_defaults(check=lambda args: None if args.reason.strip() else "--reason must say why")
+
+    inhibitors = sub.add_parser("inhibitors", help="accepted leapp inhibitors").add_subparsers(
+        dest="inhibitors_command", required=True)
+    accept = inhibitors.add_parser("accept", help="let an inhibitor through, by its report key (audited)")
+    accept.add_argument("key", help="the leapp report entry's key, as `status` or `nodes show` shows it")
+    accept.add_argument("--node", help="for this node only")
+    accept.add_argument("--role", help="for every node of this role")
+    accept.add_argument("--fleet", action="store_true", help="for every node")
+    accept.add_argument("--reason", required=True, help="why it is safe; kept in the audit log")
+    accepted_list = inhibitors.add_parser("list", help="every accepted inhibitor, with its id")
+    revoke = inhibitors.add_parser("revoke", help="revoke an acceptance (audited)")
+    revoke.add_argument("id", type=int, help="its id, as `inhibitors list` shows it")
+    for parser, handler in ((accept, _inhibitors_accept), (accepted_list, _inhibitors_list),
+                            (revoke, _inhibitors_revoke)):
+        add_http(parser)
+        _json_flag(parser)
+        parser.set_defaults(func=_with_http(handler))
+    accept.set_defaults(check=_check_accept)
+
+    pause = sub.add_parser("pause", help="pause the fleet: no new lease (nodes already down carry on); audited")
+    pause.add_argument("--reason", required=True, help="why; kept in the audit log")
+    resume = sub.add_parser("resume", help="resume the fleet after a pause (by the admin or a rule); audited")
+    resume.add_argument("--reason", required=True, help="why it is safe again; kept in the audit log")
+    roles = sub.add_parser("roles", help="per role: disruption budgets, roles kept on the old OS").add_subparsers(
+        dest="roles_command", required=True)
+    roles_list = roles.add_parser("list", help="per role: budget, nodes down, how many more may go now")
+    budget = roles.add_parser("budget", help="set a role's disruption budget (audited)")
+    budget.add_argument("role")
+    budget.add_argument("budget", type=_budget_value,
+                        help="nodes down at once (2), a share of the role (25%%), or 'default' (the configured one)")
+    keep = roles.add_parser("keep-old-os", help="mark a role to stay on the old OS (or --undo); audited")
+    keep.add_argument("role")
+    keep.add_argument("--reason", help="why it stays; kept in the audit log")
+    keep.add_argument("--undo", action="store_true", help="the role is upgraded after all")
+    for parser, handler in ((pause, _pause), (resume, _resume), (roles_list, _roles_list), (budget, _roles_budget),
+                            (keep, _roles_keep)):
+        add_http(parser)
+        _json_flag(parser)
+        parser.set_defaults(func=_with_http(handler))
+    for parser in (pause, resume):
+        parser.set_defaults(check=lambda args: None if args.reason.strip() else "--reason must say why")
+    keep.set_defaults(check=_check_keep)
 
     node_show = nodes_sub.add_parser("show", help="one node: phase, OS, timeline, items, inhibitors, lease, "
                                                   "transfers (asks the daemon)")

@@ -92,6 +92,53 @@ CREATE TABLE IF NOT EXISTS node_services (
     at TEXT NOT NULL,
     detail TEXT NOT NULL
 );
+-- Issue 15, the safety controls. The fleet's pause (one row; paused = 0 once resumed, resumed_at kept so a silent
+-- node is timed from the resume).
+CREATE TABLE IF NOT EXISTS fleet_pause (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    paused INTEGER NOT NULL,
+    rule TEXT,
+    reason TEXT,
+    actor TEXT,
+    since TEXT,
+    node TEXT,
+    resumed_at TEXT
+);
+-- Per role: the admin's disruption budget (JSON: 2 or "25%") and whether the role stays on the old OS.
+CREATE TABLE IF NOT EXISTS role_settings (
+    role TEXT PRIMARY KEY,
+    budget_json TEXT,
+    budget_by TEXT,
+    budget_at TEXT,
+    keep_old_os_reason TEXT,
+    keep_old_os_by TEXT,
+    keep_old_os_at TEXT
+);
+CREATE TABLE IF NOT EXISTS accepted_inhibitors (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    scope TEXT NOT NULL CHECK (scope IN ('node', 'role', 'fleet')),
+    target TEXT,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+-- The newest `ceph quorum_status` each node reported (with a lease request or a status report).
+CREATE TABLE IF NOT EXISTS ceph_mon_quorum (
+    observed_by TEXT PRIMARY KEY,
+    observed_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    in_json TEXT NOT NULL,
+    out_json TEXT NOT NULL
+);
+-- Ceph OSD flags the project set: held by a node going down, or being cleared by the last node back.
+CREATE TABLE IF NOT EXISTS ceph_osd_flags (
+    flag TEXT NOT NULL,
+    node TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('held', 'clearing')),
+    since TEXT NOT NULL,
+    PRIMARY KEY (flag, node)
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -104,6 +151,24 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT
 );
 """
+
+
+# Columns added to tables of an existing state dir (CREATE TABLE IF NOT EXISTS leaves those as they were).
+COLUMNS_ADDED = (
+    ("nodes", "ceph_osd", "INTEGER NOT NULL DEFAULT 0"),
+    ("nodes", "leapp_result_json", "TEXT"),
+)
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Bring an existing database up to SCHEMA in place (inside the caller's transaction); the columns added."""
+    added = []
+    for table, column, declaration in COLUMNS_ADDED:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            added.append(f"{table}.{column}")
+    return added
 
 
 def utcnow() -> str:
@@ -122,6 +187,10 @@ class Database:
         os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         with self._write_lock:
             self._connection().executescript(SCHEMA)
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            migrate(conn)
+            conn.execute("COMMIT")
 
     @classmethod
     def in_state_dir(cls, state_dir: Path) -> "Database":

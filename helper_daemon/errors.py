@@ -33,9 +33,12 @@ class ErrorBody(BaseModel):
 
 
 class LeaseBlocker(BaseModel):
-    rule: str = Field(description="one-by-one, batch-size, whole-role or min-ceph-mons")
+    rule: str = Field(description="one-by-one, budget, whole-role, min-ceph-mons, live-quorum, paused or "
+                                  "inhibitors")
     holders: list[str] = Field(description="the nodes whose leases stand in the way")
     must_release: int = Field(description="how many of those leases must end before this one can be granted")
+    nodes: list[str] = Field(default_factory=list,
+                             description="live-quorum: the ceph-mon hosts not counted; inhibitors: their keys")
 
 
 class Refusal(ErrorBody):
@@ -77,7 +80,8 @@ def error_response(status: int, error: str, detail: str, headers: dict | None = 
 
 
 # A bad path parameter is named as such: "bad node name" tells the operator more than "bad request".
-_PATH_PARAMETER_ERRORS = {"node": "bad node name", "item": "bad item name", "transfer_id": "bad transfer id"}
+_PATH_PARAMETER_ERRORS = {"node": "bad node name", "item": "bad item name", "transfer_id": "bad transfer id",
+                          "acceptance_id": "bad acceptance id", "role": "bad role name"}
 
 
 def _validation_error(exc: RequestValidationError) -> tuple[str, str]:

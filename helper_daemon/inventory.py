@@ -17,6 +17,7 @@ from helper_daemon.names import NODE_RE, is_node_name
 
 PACEMAKER_GROUP = "pacemaker"
 CEPH_MON_GROUP = "ceph_mon"
+CEPH_OSD_GROUP = "ceph_osd"
 
 
 class InventoryError(ValueError):
@@ -29,6 +30,7 @@ class InventoryNode:
     role: str
     ceph_mon: bool
     pacemaker: bool
+    ceph_osd: bool = False  # hosts Ceph OSDs: the OSD flags go up before it goes down
 
 
 def load_inventory(path: Path) -> list[InventoryNode]:
@@ -63,6 +65,7 @@ def parse_inventory(groups: dict, where: str = "inventory") -> list[InventoryNod
         return hosts
 
     pacemaker, ceph_mon = service_hosts(PACEMAKER_GROUP), service_hosts(CEPH_MON_GROUP)
+    ceph_osd = service_hosts(CEPH_OSD_GROUP)
     nodes: dict[str, InventoryNode] = {}
     for group, role in sorted(role_of_group.items()):
         for host in groups[group]["hosts"]:
@@ -72,7 +75,7 @@ def parse_inventory(groups: dict, where: str = "inventory") -> list[InventoryNod
                                      f"({NODE_RE.pattern})")
             if host in nodes and nodes[host].role != role:
                 raise InventoryError(f"{where}: host {host!r} is in two roles, {nodes[host].role!r} and {role!r}")
-            nodes[host] = InventoryNode(host, role, host in ceph_mon, host in pacemaker)
+            nodes[host] = InventoryNode(host, role, host in ceph_mon, host in pacemaker, host in ceph_osd)
     return sorted(nodes.values(), key=lambda n: n.name)
 
 

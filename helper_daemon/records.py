@@ -291,3 +291,202 @@ def audit(conn: sqlite3.Connection, actor: str, action: str, node: Optional[str]
     """Record one access in the audit trail, inside the caller's transaction."""
     conn.execute("INSERT INTO audit (at, actor, action, node, item, size, sha256, detail) VALUES (?,?,?,?,?,?,?,?)",
                  (utcnow(), actor, action, node, item, size, sha256, detail))
+
+
+# --- the safety controls (issue 15) ---------------------------------------------------------------------------------
+
+
+def lease_group_nodes(conn: sqlite3.Connection, names: list[str], cache: Optional[dict] = None
+                      ) -> tuple[dict[str, policy.Node], list[str]]:
+    """What a group lease check needs: the rows of the roles of `names` (and the ceph-mon hosts when one of them
+    is one), as lease_nodes reads them; and the names that are not registered."""
+    nodes: dict[str, policy.Node] = {}
+    unknown = []
+    for name in names:
+        if name in nodes:
+            continue
+        found = lease_nodes(conn, name, cache)
+        if not found:
+            unknown.append(name)
+        nodes.update(found)
+    return nodes, unknown
+
+
+# pause
+
+
+def fleet_pause(conn: sqlite3.Connection) -> Optional[policy.Pause]:
+    row = conn.execute("SELECT rule, reason, actor, since, node FROM fleet_pause WHERE id = 0 AND paused"
+                       ).fetchone()
+    return None if row is None else policy.Pause(row["rule"], row["reason"], row["actor"], row["since"], row["node"])
+
+
+def last_resume(conn: sqlite3.Connection) -> Optional[str]:
+    row = conn.execute("SELECT resumed_at FROM fleet_pause WHERE id = 0").fetchone()
+    return row["resumed_at"] if row is not None else None
+
+
+def pause_fleet(conn: sqlite3.Connection, pause: policy.Pause) -> None:
+    conn.execute("INSERT INTO fleet_pause (id, paused, rule, reason, actor, since, node) VALUES (0, 1, ?,?,?,?,?) "
+                 "ON CONFLICT (id) DO UPDATE SET paused = 1, rule = excluded.rule, reason = excluded.reason, "
+                 "actor = excluded.actor, since = excluded.since, node = excluded.node",
+                 (pause.rule, pause.reason, pause.by, pause.since, pause.node))
+
+
+def resume_fleet(conn: sqlite3.Connection, at: str) -> None:
+    conn.execute("INSERT INTO fleet_pause (id, paused, resumed_at) VALUES (0, 0, ?) "
+                 "ON CONFLICT (id) DO UPDATE SET paused = 0, resumed_at = excluded.resumed_at", (at,))
+
+
+def leased_last_reports(conn: sqlite3.Connection) -> dict[str, tuple[str, Optional[str]]]:
+    """Leased node -> (lease since, its newest status report's time or None)."""
+    rows = conn.execute("SELECT node, since, (SELECT MAX(at) FROM node_events WHERE node_events.node = leases.node) "
+                        "AS last_at FROM leases").fetchall()
+    return {r["node"]: (r["since"], r["last_at"]) for r in rows}
+
+
+# role settings: budgets and roles kept on the old OS
+
+
+def admin_budgets(conn: sqlite3.Connection) -> dict[str, policy.Budget]:
+    return {r["role"]: json.loads(r["budget_json"])
+            for r in conn.execute("SELECT role, budget_json FROM role_settings WHERE budget_json IS NOT NULL")}
+
+
+def set_role_budget(conn: sqlite3.Connection, role: str, budget: Optional[policy.Budget], actor: str) -> None:
+    conn.execute("INSERT INTO role_settings (role, budget_json, budget_by, budget_at) VALUES (?,?,?,?) "
+                 "ON CONFLICT (role) DO UPDATE SET budget_json = excluded.budget_json, budget_by = excluded.budget_by, "
+                 "budget_at = excluded.budget_at",
+                 (role, json.dumps(budget) if budget is not None else None, actor, utcnow()))
+
+
+def kept_roles(conn: sqlite3.Connection) -> dict[str, dict]:
+    """Role -> {"reason", "by", "at"} for every role marked to stay on the old OS."""
+    return {r["role"]: {"reason": r["keep_old_os_reason"], "by": r["keep_old_os_by"], "at": r["keep_old_os_at"]}
+            for r in conn.execute("SELECT role, keep_old_os_reason, keep_old_os_by, keep_old_os_at FROM role_settings "
+                                  "WHERE keep_old_os_reason IS NOT NULL")}
+
+
+def set_keep_old_os(conn: sqlite3.Connection, role: str, reason: Optional[str], actor: str) -> None:
+    """Mark the role to stay on the old OS (reason given) or to be upgraded again (None)."""
+    conn.execute("INSERT INTO role_settings (role, keep_old_os_reason, keep_old_os_by, keep_old_os_at) "
+                 "VALUES (?,?,?,?) ON CONFLICT (role) DO UPDATE SET keep_old_os_reason = excluded.keep_old_os_reason, "
+                 "keep_old_os_by = excluded.keep_old_os_by, keep_old_os_at = excluded.keep_old_os_at",
+                 (role, reason, actor if reason is not None else None, utcnow() if reason is not None else None))
+
+
+def role_exists(conn: sqlite3.Connection, role: str) -> bool:
+    return conn.execute("SELECT 1 FROM nodes WHERE role = ? LIMIT 1", (role,)).fetchone() is not None
+
+
+def node_role(conn: sqlite3.Connection, node: str) -> Optional[str]:
+    row = conn.execute("SELECT role FROM nodes WHERE name = ?", (node,)).fetchone()
+    return row["role"] if row is not None else None
+
+
+def set_ceph_osd(conn: sqlite3.Connection, node: str, ceph_osd: bool) -> None:
+    conn.execute("UPDATE nodes SET ceph_osd = ? WHERE name = ?", (int(ceph_osd), node))
+
+
+# accepted inhibitors
+
+
+def _acceptance(row: sqlite3.Row) -> policy.Acceptance:
+    return policy.Acceptance(row["id"], row["key"], row["scope"], row["target"], row["reason"], row["actor"],
+                             row["at"])
+
+
+def acceptances(conn: sqlite3.Connection) -> list[policy.Acceptance]:
+    return [_acceptance(r) for r in conn.execute("SELECT id, key, scope, target, reason, actor, at "
+                                                 "FROM accepted_inhibitors ORDER BY id")]
+
+
+def accept_inhibitor(conn: sqlite3.Connection, key: str, scope: str, target: Optional[str], reason: str,
+                     actor: str) -> policy.Acceptance:
+    cursor = conn.execute("INSERT INTO accepted_inhibitors (key, scope, target, reason, actor, at) "
+                          "VALUES (?,?,?,?,?,?)", (key, scope, target, reason, actor, utcnow()))
+    return _acceptance(conn.execute("SELECT id, key, scope, target, reason, actor, at FROM accepted_inhibitors "
+                                    "WHERE id = ?", (cursor.lastrowid,)).fetchone())
+
+
+def revoke_acceptance(conn: sqlite3.Connection, acceptance_id: int) -> Optional[policy.Acceptance]:
+    row = conn.execute("SELECT id, key, scope, target, reason, actor, at FROM accepted_inhibitors WHERE id = ?",
+                       (acceptance_id,)).fetchone()
+    if row is None:
+        return None
+    conn.execute("DELETE FROM accepted_inhibitors WHERE id = ?", (acceptance_id,))
+    return _acceptance(row)
+
+
+def inhibitors_of(conn: sqlite3.Connection, node: str) -> list[policy.Inhibitor]:
+    """The inhibitors of the node's newest report (its current state), in report order."""
+    rows = conn.execute("SELECT value ->> '$.key' AS key, value ->> '$.title' AS title FROM nodes, "
+                        "json_each(nodes.reports_json) WHERE nodes.name = ? AND value ->> '$.inhibitor'",
+                        (node,)).fetchall()
+    return [policy.Inhibitor(r["key"] or "", r["title"] or "") for r in rows]
+
+
+# ceph-mon quorum facts
+
+
+def record_quorum(conn: sqlite3.Connection, observed_by: str, observed_at: str, in_quorum: list[str],
+                  out_of_quorum: list[str]) -> None:
+    conn.execute("INSERT OR REPLACE INTO ceph_mon_quorum (observed_by, observed_at, recorded_at, in_json, out_json) "
+                 "VALUES (?,?,?,?,?)", (observed_by, observed_at, utcnow(), json.dumps(in_quorum),
+                                        json.dumps(out_of_quorum)))
+
+
+def quorum_observations(conn: sqlite3.Connection) -> list[policy.QuorumObservation]:
+    return [policy.QuorumObservation(r["observed_by"], r["observed_at"], tuple(json.loads(r["in_json"])),
+                                     tuple(json.loads(r["out_json"])))
+            for r in conn.execute("SELECT observed_by, observed_at, in_json, out_json FROM ceph_mon_quorum "
+                                  "ORDER BY observed_by")]
+
+
+# ceph OSD flags
+
+
+def osd_flags(conn: sqlite3.Connection) -> list[dict]:
+    """Every flag the project holds or is clearing: {"flag", "node", "state", "since"}, by flag then node."""
+    return [dict(r) for r in conn.execute("SELECT flag, node, state, since FROM ceph_osd_flags ORDER BY flag, node")]
+
+
+def hold_osd_flags(conn: sqlite3.Connection, node: str, flags: list[str], at: str) -> None:
+    conn.executemany("INSERT INTO ceph_osd_flags (flag, node, state, since) VALUES (?,?,'held',?) "
+                     "ON CONFLICT (flag, node) DO UPDATE SET state = 'held'", [(f, node, at) for f in flags])
+
+
+def drop_osd_flag_rows(conn: sqlite3.Connection, node: Optional[str], flags: list[str],
+                       state: Optional[str] = None) -> int:
+    """Delete the rows of `flags` (of `node` only, in `state` only, when given); how many went."""
+    where, params = "flag IN (%s)" % ",".join("?" * len(flags)), list(flags)
+    if node is not None:
+        where, params = where + " AND node = ?", params + [node]
+    if state is not None:
+        where, params = where + " AND state = ?", params + [state]
+    return conn.execute(f"DELETE FROM ceph_osd_flags WHERE {where}", params).rowcount
+
+
+def mark_osd_flags_clearing(conn: sqlite3.Connection, node: str, flags: list[str], at: str) -> None:
+    conn.executemany("UPDATE ceph_osd_flags SET state = 'clearing', since = ? WHERE flag = ? AND node = ?",
+                     [(at, f, node) for f in flags])
+
+
+# status report extras
+
+
+def set_leapp_result(conn: sqlite3.Connection, node: str, result: dict) -> None:
+    conn.execute("UPDATE nodes SET leapp_result_json = ? WHERE name = ?", (json.dumps(result), node))
+
+
+def safety_columns(conn: sqlite3.Connection) -> dict[str, dict]:
+    """Node -> {"ceph_osd", "leapp_result"} for the fleet view."""
+    return {r["name"]: {"ceph_osd": bool(r["ceph_osd"]),
+                        "leapp_result": json.loads(r["leapp_result_json"]) if r["leapp_result_json"] else None}
+            for r in conn.execute("SELECT name, ceph_osd, leapp_result_json FROM nodes")}
+
+
+def lease_nodes_of_role(conn: sqlite3.Connection, role: str) -> list[policy.Node]:
+    rows = conn.execute("SELECT name, role, ceph_mon, one_by_one, os_release, phase FROM nodes WHERE role = ?",
+                        (role,)).fetchall()
+    return [policy.Node(r[0], r[1], bool(r[2]), bool(r[3]), r[4], r[5]) for r in rows]

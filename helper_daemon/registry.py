@@ -9,7 +9,7 @@ from typing import Optional
 from helper_daemon import records
 from helper_daemon.db import Database
 from helper_daemon.errors import ApiError
-from helper_daemon.inventory import InventoryNode, one_by_one_roles
+from helper_daemon.inventory import InventoryError, InventoryNode, one_by_one_roles
 from helper_daemon.names import check_node
 from helper_daemon.tokens import new_token, token_sha256
 
@@ -53,13 +53,24 @@ def add_node(db: Database, name: str, role: str, ceph_mon: bool = False, one_by_
 
 
 def import_nodes(db: Database, nodes: list[InventoryNode], rotate_tokens: bool = False,
-                 actor: str = "admin") -> list[Registration]:
-    """Register every inventory node in one transaction: all or nothing."""
+                 actor: str = "admin", keep_old_os: tuple[str, ...] = ()) -> list[Registration]:
+    """Register every inventory node in one transaction: all or nothing. Nodes of the inventory's ceph_osd group
+    are marked as OSD hosts; the roles in `keep_old_os` (each must be in the inventory) stay on the old OS."""
     for node in nodes:
         check_node(node.name)
+    roles = sorted({n.role for n in nodes})
+    unknown = [role for role in keep_old_os if role not in roles]
+    if unknown:
+        raise InventoryError(f"--keep-old-os {', '.join(unknown)}: no such role in the inventory (roles: "
+                             f"{', '.join(roles)})")
     serial = one_by_one_roles(nodes)
     with db.transaction() as conn:
         regs = [_upsert(conn, n.name, n.role, n.ceph_mon, n.role in serial, rotate_tokens) for n in nodes]
+        for n in nodes:
+            records.set_ceph_osd(conn, n.name, n.ceph_osd)
+        for role in dict.fromkeys(keep_old_os):
+            records.set_keep_old_os(conn, role, "marked at inventory import (--keep-old-os)", actor)
+            records.audit(conn, actor, "role-keep-old-os", detail=f"{role}: inventory import --keep-old-os")
         records.audit(conn, actor, "import-inventory", detail=f"{len(regs)} nodes, {sum(r.created for r in regs)} "
                       f"new, {sum(bool(r.token) for r in regs)} new tokens")
     return regs

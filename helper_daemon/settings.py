@@ -9,7 +9,7 @@ from typing import Optional
 
 import yaml
 
-from helper_daemon.policy import LeaseRules
+from helper_daemon.policy import LeaseRules, budget_error
 
 DEFAULT_STATE_DIR = Path("/var/lib/tripleo-upgrade")
 DEFAULT_LISTEN = "127.0.0.1:8990"
@@ -43,8 +43,19 @@ class Settings:
     min_ceph_mons: int = 2
     # Roles of which one node at a time may be down; None: the roles of Pacemaker and ceph-mon hosts.
     one_by_one_roles: Optional[tuple] = None
-    # At most this many nodes of any other role down at once; None: no limit beyond "never a whole role".
-    batch_size: Optional[int] = None
+    # Disruption budgets of the roles not one-by-one: role -> nodes down at once (2) or a share ("25%", at least
+    # one node); the admin may set one per role too (PUT /v1/roles/{role}/budget), which wins.
+    lease_budgets: dict = dataclasses.field(default_factory=dict)
+    # The budget of every other role; None: no limit beyond "never a whole role". Replaces `batch_size` (still
+    # read from an old config file, as this, with a deprecation notice).
+    default_lease_budget: Optional[object] = None
+    # Pause the fleet (rule node-silent) when a leased node sent no report for this many seconds; 0: never.
+    silent_node_pause_after: int = 7200
+    # A ceph-mon host whose newest quorum facts (`ceph quorum_status` from any node) are older than this many
+    # seconds does not count as running.
+    ceph_mon_facts_max_age: int = 900
+    # What reading the config file had to say (a deprecated setting); `serve` logs it.
+    notices: tuple = ()
     # The major OS release a node is on once upgraded.
     target_os_major: int = 9
     log_level: str = "info"
@@ -66,7 +77,8 @@ class Settings:
     @property
     def lease_rules(self) -> LeaseRules:
         roles = self.one_by_one_roles
-        return LeaseRules(self.min_ceph_mons, frozenset(roles) if roles is not None else None, self.batch_size)
+        return LeaseRules(self.min_ceph_mons, frozenset(roles) if roles is not None else None,
+                          self.default_lease_budget, dict(self.lease_budgets))
 
 
 def _split_listen(listen: str) -> tuple[str, int]:
@@ -78,9 +90,10 @@ def _split_listen(listen: str) -> tuple[str, int]:
 
 _PATH_FIELDS = {"state_dir", "tls_cert", "tls_key", "admin_token_file"}
 _TEXT_FIELDS = {"listen", "log_level"}
-_NON_NEGATIVE_INT_FIELDS = {"max_item_bytes", "disk_reserve_bytes", "min_ceph_mons", "target_os_major"}
+_NON_NEGATIVE_INT_FIELDS = {"max_item_bytes", "disk_reserve_bytes", "min_ceph_mons", "target_os_major",
+                            "silent_node_pause_after"}
 _POSITIVE_INT_FIELDS = {"max_status_report_bytes", "status_timeline_length", "status_timeline_bytes",
-                        "worker_threads"}
+                        "worker_threads", "ceph_mon_facts_max_age"}
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -103,9 +116,31 @@ def load_settings(config_file: Path | None = None, **overrides) -> Settings:
     for key in _POSITIVE_INT_FIELDS & values.keys():
         if isinstance(values[key], bool) or not isinstance(values[key], int) or values[key] < 1:
             raise SettingsError(f"{where}{key}: expected a whole number >= 1, got {values[key]!r}")
-    batch = values.get("batch_size")
-    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
-        raise SettingsError(f"{where}batch_size: expected a whole number >= 1 or null, got {batch!r}")
+    values.pop("notices", None)
+    notices = []
+    if "batch_size" in values:
+        batch = values.pop("batch_size")
+        if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+            raise SettingsError(f"{where}batch_size: expected a whole number >= 1 or null, got {batch!r}")
+        if values.get("default_lease_budget") is not None:
+            raise SettingsError(f"{where}batch_size and default_lease_budget both given: batch_size is deprecated, "
+                                "keep default_lease_budget only")
+        values["default_lease_budget"] = batch
+        notices.append(f"{where}batch_size is deprecated: read as default_lease_budget: {batch} (the budget of "
+                       "every role not one-by-one); rename it, and set per-role budgets in lease_budgets")
+    default_budget = values.get("default_lease_budget")
+    if default_budget is not None and budget_error(default_budget):
+        raise SettingsError(f"{where}default_lease_budget: {budget_error(default_budget)} (or null: no limit)")
+    budgets = values.get("lease_budgets")
+    if budgets is not None:
+        if not isinstance(budgets, dict) or not all(isinstance(r, str) and r for r in budgets):
+            raise SettingsError(f"{where}lease_budgets: expected a mapping of role name -> budget, got {budgets!r}")
+        for role, budget in budgets.items():
+            if budget_error(budget):
+                raise SettingsError(f"{where}lease_budgets.{role}: {budget_error(budget)}")
+        values["lease_budgets"] = dict(budgets)
+    else:
+        values.pop("lease_budgets", None)
     roles = values.get("one_by_one_roles")
     if roles is not None:
         if not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) and r for r in roles):
@@ -113,7 +148,7 @@ def load_settings(config_file: Path | None = None, **overrides) -> Settings:
         values["one_by_one_roles"] = tuple(roles)
     if values.get("log_level", "info") not in _LOG_LEVELS:
         raise SettingsError(f"{where}log_level: expected one of {', '.join(_LOG_LEVELS)}")
-    settings = Settings(**values)
+    settings = Settings(**values, notices=tuple(notices))
     _split_listen(settings.listen)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise SettingsError("tls_cert and tls_key go together: give both or neither")
@@ -145,7 +180,7 @@ def _read_config_file(path: Path) -> dict:
         return {}
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: expected a mapping of settings at the top level")
-    known = {f.name for f in dataclasses.fields(Settings)}
+    known = ({f.name for f in dataclasses.fields(Settings)} - {"notices"}) | {"batch_size"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")

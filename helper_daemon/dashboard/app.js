@@ -194,6 +194,24 @@
     if (mon.leased.length) {
       $("summary").append(el("p", { class: "note", text: "ceph-mon hosts leased (down): " + mon.leased.join(", ") }));
     }
+    // Issue 15: the pause, monitors not counted as live, the Ceph OSD flags the upgrade holds.
+    const pause = status.paused;
+    if (pause) {
+      $("summary").append(el("p", { class: "note bad", id: "summary-paused", text: "Paused since " +
+        time(pause.since) + " by " + pause.by + " (rule " + pause.rule + (pause.node ? ", node " + pause.node : "") +
+        "): " + pause.reason + ". No new lease until resumed; nodes already down carry on." }));
+    }
+    const notLive = Object.entries(mon.not_live || {});
+    if (notLive.length) {
+      $("summary").append(el("p", { class: "note warn", id: "summary-not-live", text: "ceph-mon hosts not counted " +
+        "as live: " + notLive.map(([name, why]) => name + " (" + why + ")").join("; ") }));
+    }
+    const flags = status.ceph_osd_flags || [];
+    if (flags.length) {
+      $("summary").append(el("p", { class: "note warn", id: "summary-osd-flags", text: "Ceph OSD flags set by " +
+        "the upgrade: " + flags.map((f) => f.flag + (f.state === "held" ? " held by " : " being cleared by ") +
+        f.node + " since " + time(f.since)).join("; ") }));
+    }
   }
 
   function renderRoles() {
@@ -212,7 +230,10 @@
         el("td", { text: r.old_os }), el("td", { text: r.new_os }), el("td", { text: r.unknown_os }),
         el("td", { text: r.leased }), el("td", { text: r.one_by_one ? "yes" : "no" }),
         el("td", null, ...order.map((p) => el("span", { class: "phase " + p.replace(" ", "-"),
-          text: p + " " + counts.get(p) }))));
+          text: p + " " + counts.get(p) }))),
+        el("td", { text: r.allowed_down === undefined ? "" : (r.down || 0) + " down of " + r.allowed_down +
+          (r.budget === null ? "" : " (budget " + r.budget + ", " + r.budget_source + ")") }),
+        el("td", { text: r.keep_old_os ? "kept: " + r.keep_old_os.reason : "" }));
     });
     $("roles").tBodies[0].replaceChildren(...rows);
   }

@@ -36,15 +36,20 @@ def cleanup(caller: AdminCaller, db: DatabaseDep, store: StoreDep, metrics: Metr
     stored = store.all_items()
     with db.snapshot() as conn:
         phases = records.node_phases(conn)
+        kept = records.kept_roles(conn)
+        roles = {n["name"]: n["role"] for n in records.registered_nodes(conn)}
+    # A node of a role kept on the old OS is not upgraded: it restores nothing, cleanup does not wait for it.
+    waiting = {node: objs for node, objs in stored.items()
+               if phases.get(node) not in RESTORED_PHASES and roles.get(node) not in kept}
     reasons = [f"node {node} has {len(objs)} stored item(s) ({', '.join(o.item for o in objs)}) and its phase is "
                f"{phases.get(node) or 'unreported'}, not upgraded or completed: its data may not be restored yet"
-               for node, objs in stored.items() if phases.get(node) not in RESTORED_PHASES]
+               for node, objs in waiting.items()]
     if metrics.uploads_in_flight:
         reasons.append(f"{metrics.uploads_in_flight} upload(s) in progress; they would survive the cleanup")
     if reasons and not body.force:
         raise ApiError(409, "cleanup refused", "stored data may still be needed; finish those nodes or force the "
                        "cleanup (tripleo-upgrade-helper cleanup --force)", reasons=reasons,
-                       nodes=sorted(n for n, objs in stored.items() if phases.get(n) not in RESTORED_PHASES))
+                       nodes=sorted(waiting))
     detail = "forced: " + (body.reason or "no reason given") if body.force and reasons else None
     removed = []
     for node, objs in stored.items():

@@ -7,30 +7,51 @@ other against the leases actually held.
 from __future__ import annotations
 
 import sqlite3
+from typing import Optional
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from helper_daemon import policy, records
+from helper_daemon import policy, records, safety
 from helper_daemon.auth import AdminCaller, NodeOrAdminCaller
 from helper_daemon.db import utcnow
 from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
 from helper_daemon.errors import ApiError, documented
 from helper_daemon.logs import event
 from helper_daemon.settings import Settings
-from helper_daemon.schemas import LeaseGranted, LeaseReleased
+from helper_daemon.schemas import CephMonQuorum, LeaseGranted, LeaseReleased
 
 router = APIRouter(prefix="/v1/nodes/{node}/lease", tags=["leases"])
 # Per database file: the rows of each role as last loaded, reused while records.nodes_version is unchanged.
 _rows_cache: dict[str, dict] = {}
 
 
-def _decide(conn: sqlite3.Connection, node: str, settings: Settings) -> tuple[policy.Decision, dict]:
+class LeaseRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    ceph_mon_quorum: Optional[CephMonQuorum] = Field(
+        None, description="what the requester sees of the ceph-mon quorum now; recorded before the decision")
+
+
+def _decide(conn: sqlite3.Connection, node: str, settings: Settings, caller, body: Optional[LeaseRequest],
+            write: bool) -> tuple[policy.Decision, dict]:
+    """`write`: a lease may be granted (write a node-silent pause that is due). The quorum facts of the body are
+    recorded before deciding, in a dry run too (the caller opened a write transaction then)."""
     nodes = records.lease_nodes(conn, node, _rows_cache.setdefault(str(settings.state_dir), {}))
     if node not in nodes:
         raise ApiError(404, "unknown node", f"node {node!r} is not registered")
+    quorum = body.ceph_mon_quorum if body is not None else None
+    safety.record_quorum(conn, quorum, caller.node)
+    now = utcnow()
+    pause, due = safety.current_pause(conn, settings, now)
+    if due and write:
+        records.pause_fleet(conn, pause)
+        records.audit(conn, "daemon", "fleet-pause", node=pause.node, detail=f"rule {pause.rule}: {pause.reason}")
+        event("fleet paused", rule=pause.rule, node=pause.node, reason=pause.reason)
     leases = records.leases(conn)
-    decision = policy.decide_lease(node, nodes, {n: r["since"] for n, r in leases.items()}, settings.lease_rules)
+    facts = safety.lease_facts(conn, nodes, [node], settings, now, pause)
+    decision = policy.decide_lease(node, nodes, {n: r["since"] for n, r in leases.items()},
+                                   safety.lease_rules(conn, settings), facts)
     return decision, leases
 
 
@@ -38,14 +59,17 @@ def _decide(conn: sqlite3.Connection, node: str, settings: Settings) -> tuple[po
              response_model=LeaseGranted,
              responses=documented(400, 401, 403, 404, 409, refusal="The lease would break a safety rule now"))
 def acquire_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, settings: SettingsDep,
-                  dry_run: bool = False) -> dict:
+                  dry_run: bool = False, body: Optional[LeaseRequest] = None) -> dict:
     since = None
-    if dry_run:
+    if dry_run and (body is None or body.ceph_mon_quorum is None):
         with db.snapshot() as conn:
-            decision, leases = _decide(conn, node, settings)
+            decision, leases = _decide(conn, node, settings, caller, body, write=False)
+    elif dry_run:
+        with db.transaction() as conn:
+            decision, leases = _decide(conn, node, settings, caller, body, write=False)
     else:
         with db.transaction() as conn:
-            decision, leases = _decide(conn, node, settings)
+            decision, leases = _decide(conn, node, settings, caller, body, write=True)
             if decision.granted and not decision.already_held:
                 since = utcnow()
                 records.grant_lease(conn, node, since, caller.name)

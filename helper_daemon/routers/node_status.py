@@ -13,15 +13,26 @@ from typing import List, Literal, Optional
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from helper_daemon import records
+from helper_daemon import policy, records, safety
 from helper_daemon.auth import NodeOrAdminCaller
 from helper_daemon.db import utcnow
 from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
 from helper_daemon.errors import documented
 from helper_daemon.logs import event
-from helper_daemon.schemas import PHASES, NodeStatusView, ReportEntry, StatusAccepted
+from helper_daemon.schemas import PHASES, CephMonQuorum, NodeStatusView, ReportEntry, StatusAccepted
 
 router = APIRouter(prefix="/v1/nodes/{node}/status", tags=["node status"])
+
+class LeappResult(BaseModel):
+    """leapp's own result record (/etc/migration-results), as FirstBoot read it."""
+
+    model_config = ConfigDict(strict=True)
+
+    success: bool
+    activity: str = Field("upgrade", max_length=64)
+    executed: Optional[str] = Field(None, max_length=64)
+    source: str = Field("/etc/migration-results", max_length=4096)
+
 
 class NodeStatus(BaseModel):
     model_config = ConfigDict(strict=True)
@@ -31,6 +42,20 @@ class NodeStatus(BaseModel):
     leapp_run_id: Optional[str] = Field(None, max_length=128)
     reports: List[ReportEntry] = Field(default_factory=list, max_length=2000)
     error: Optional[str] = Field(None, max_length=65536)
+    ceph_mon_quorum: Optional[CephMonQuorum] = Field(None, description="what the node sees of the ceph-mon "
+                                                     "quorum now; recorded as its facts")
+    leapp_result: Optional[LeappResult] = Field(None, description="FirstBoot: leapp's result record; a failed "
+                                                "upgrade is recorded as phase failed")
+
+
+def _verified(body: NodeStatus) -> tuple[str, Optional[str]]:
+    """The phase and error to record: an `upgraded` report whose leapp result record says it failed is `failed`."""
+    result = body.leapp_result
+    if result is not None and not result.success and body.phase == "upgraded":
+        said = (f"leapp's result record {result.source} says the {result.activity} failed"
+                + (f" (executed {result.executed})" if result.executed else ""))
+        return "failed", said + (f"\n{body.error}" if body.error else "")
+    return body.phase, body.error
 
 
 @router.put("", summary="Report the node's upgrade phase, OS release, leapp reports and error "
@@ -39,14 +64,28 @@ class NodeStatus(BaseModel):
 def put_node_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep,
                settings: SettingsDep) -> dict:
     at = utcnow()
+    phase, error = _verified(body)
+    paused = None
     with db.transaction() as conn:
-        os_release = records.record_status(conn, node, at, body.phase, body.os_release, body.leapp_run_id,
-                                           body.error, json.dumps([r.model_dump() for r in body.reports]),
+        os_release = records.record_status(conn, node, at, phase, body.os_release, body.leapp_run_id,
+                                           error, json.dumps([r.model_dump() for r in body.reports]),
                                            settings.status_timeline_length, settings.status_timeline_bytes)
+        # issue 15: leapp's result record, the quorum facts, and the auto-pause of a failed node
+        if body.leapp_result is not None:
+            records.set_leapp_result(conn, node, body.leapp_result.model_dump())
+        safety.record_quorum(conn, body.ceph_mon_quorum, caller.node)
+        if phase == "failed" and records.fleet_pause(conn) is None:
+            first = ((error or "").strip().splitlines() or ["no error text"])[0][:300]
+            paused = policy.Pause("node-failed", f"{node} reported phase failed: {first}", caller.name, at, node)
+            records.pause_fleet(conn, paused)
+            records.audit(conn, "daemon", "fleet-pause", node=node, detail=f"rule node-failed: {paused.reason}")
     inhibitors = sum(r.inhibitor for r in body.reports)
-    event("node status", node=node, actor=caller.name, phase=body.phase, os_release=body.os_release,
+    event("node status", node=node, actor=caller.name, phase=phase, os_release=body.os_release,
           reports=len(body.reports), inhibitors=inhibitors)
-    return {"node": node, "phase": body.phase, "os_release": os_release, "updated_at": at, "inhibitors": inhibitors}
+    if paused is not None:
+        event("fleet paused", rule=paused.rule, node=node, reason=paused.reason)
+    return {"node": node, "phase": phase, "os_release": os_release, "updated_at": at, "inhibitors": inhibitors,
+            "paused_fleet": paused is not None}
 
 
 @router.get("", summary="The node's current status and its timeline", response_model=NodeStatusView,

@@ -27,9 +27,12 @@ router = APIRouter(tags=["transfers"])
 
 def _plan_and_decide(conn: sqlite3.Connection, nodes: dict[str, policy.Node], started: set[str],
                      target_os_major: int, role: str, source: Optional[str] = None, target: Optional[str] = None,
-                     force: bool = False, reason: str = ""):
-    """`nodes` (records.policy_nodes) and `started` (records.started_nodes) are read once per request."""
-    plan = policy.plan_transfer(role, nodes, target_os_major, source, target)
+                     force: bool = False, reason: str = "", kept: Optional[dict] = None):
+    """`nodes` (records.policy_nodes), `started` (records.started_nodes) and `kept` (records.kept_roles) are read
+    once per request."""
+    kept = records.kept_roles(conn) if kept is None else kept
+    plan = policy.plan_transfer(role, nodes, target_os_major, source, target,
+                                kept[role]["reason"] if role in kept else None)
     history = records.transfers_of_role(conn, role)
     past = [policy.PastTransfer(t["id"], t["source"], t["target"], t["state"], t["sealed_at"]) for t in history]
     decision = policy.decide_transfer(plan, past, started, force, reason)
@@ -42,11 +45,14 @@ def transfer_plan(caller: AdminCaller, db: DatabaseDep, settings: SettingsDep,
                   role: Annotated[List[str], Query(description="repeat for several roles; none: every role")] = ()):
     plans = []
     with db.snapshot() as conn:
-        roles = role or records.roles(conn)
+        kept = records.kept_roles(conn)
+        # Roles kept on the old OS are left out of the plans, unless asked for by name (then: why none).
+        roles = role or [r for r in records.roles(conn) if r not in kept]
         nodes, started = records.policy_nodes(conn), records.started_nodes(conn)
         services = records.services(conn)
         for name in dict.fromkeys(roles):
-            plan, history, decision = _plan_and_decide(conn, nodes, started, settings.target_os_major, name)
+            plan, history, decision = _plan_and_decide(conn, nodes, started, settings.target_os_major, name,
+                                                       kept=kept)
             # "valid"/"reasons" answer "would POST /v1/transfers open it now?" (the OS shape and the one-shot rule).
             plans.append(dict(plan.as_dict(), valid=decision.granted, reasons=list(decision.reasons),
                               transfers=history, source_services=services.get(plan.source)))

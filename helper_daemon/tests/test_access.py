@@ -37,6 +37,10 @@ NODE_REQUESTS = [
     ('DELETE', '/v1/nodes/{node}/lease', {}),
     ('GET', '/v1/nodes/{node}/transfers', {}),
     ('PUT', '/v1/nodes/{node}/services', {'json': {'state': 'down', 'detail': 'forged'}}),
+    ('GET', '/v1/nodes/{node}/accepted-inhibitors', {}),
+    ('PUT', '/v1/nodes/{node}/ceph-osd-flags', {'json': {'flags': ['noout']}}),
+    ('DELETE', '/v1/nodes/{node}/ceph-osd-flags', {}),
+    ('POST', '/v1/nodes/{node}/ceph-osd-flags/cleared', {'json': {'flags': ['noout']}}),
 ]
 
 ADMIN_REQUESTS = [
@@ -49,6 +53,17 @@ ADMIN_REQUESTS = [
     ('POST', '/v1/transfers', {'json': {'role': 'Controller', 'source': 'ctl-0', 'target': 'ctl-1',
                                         'items': ['etc']}}),
     ('POST', '/v1/nodes/{node}/lease/release', {'json': {'reason': 'forged'}}),
+    ('POST', '/v1/leases/check', {'json': {'nodes': ['ctl-0']}}),
+    ('POST', '/v1/inhibitors/accepted', {'json': {'key': 'k', 'scope': 'fleet', 'reason': 'forged'}}),
+    ('GET', '/v1/inhibitors/accepted', {}),
+    ('DELETE', '/v1/inhibitors/accepted/{acceptance_id}', {}),
+    ('GET', '/v1/fleet/pause', {}),
+    ('POST', '/v1/fleet/pause', {'json': {'reason': 'forged'}}),
+    ('POST', '/v1/fleet/resume', {'json': {'reason': 'forged'}}),
+    ('POST', '/v1/ceph-osd-flags/forget', {'json': {'flags': ['noout'], 'reason': 'forged'}}),
+    ('PUT', '/v1/roles/{role}/budget', {'json': {'budget': 1}}),
+    ('PUT', '/v1/roles/{role}/keep-old-os', {'json': {'reason': 'forged'}}),
+    ('DELETE', '/v1/roles/{role}/keep-old-os', {}),
 ]
 
 
@@ -83,7 +98,7 @@ def node_requests(node):
 
 def admin_requests(node='cmp-0'):
     """The admin operations; those about a node ask about `node` (a node asking about itself is refused too)."""
-    return [(m, p.format(node=node), kw) for m, p, kw in ADMIN_REQUESTS]
+    return [(m, p.format(node=node, acceptance_id=1, role='Compute'), kw) for m, p, kw in ADMIN_REQUESTS]
 
 
 @pytest.mark.parametrize('caller, target', list(itertools.permutations(sorted(NODES), 2)))

@@ -127,6 +127,10 @@ def test_lease_list_and_the_admin_release_of_a_dead_node(cloud):
 def test_nodes_show_gathers_everything_about_one_node(cloud):
     session = cloud.session(cloud.tokens['compute-0'])
     assert session.put(cloud.url + '/v1/nodes/compute-0/data/nova', data=b'x' * 2048).status_code == 201
+    # Its inhibitor stops the lease until the admin accepts it.
+    assert session.post(cloud.url + '/v1/nodes/compute-0/lease').status_code == 409
+    accepted = helper(cloud, 'inhibitors', 'accept', 'k1', '--node', 'compute-0', '--reason', 'quorum checked')
+    assert accepted.returncode == 0, accepted.stderr
     assert session.post(cloud.url + '/v1/nodes/compute-0/lease').status_code == 200
     session.put(cloud.url + '/v1/nodes/compute-0/services', json={'state': 'down', 'detail': 'tripleo_nova_compute'})
     shown = helper(cloud, 'nodes', 'show', 'compute-0')

@@ -27,13 +27,14 @@ def fleet(helper_daemon):
         assert answer.status_code == 200, answer.text
 
     report('controller-0', phase='preupgrade', os_release='8.4', reports=[ADVICE])
+    # The lease before the inhibitor and the failure: either one now refuses new leases.
+    assert sessions['controller-0'].post(daemon.url + '/v1/nodes/controller-0/lease').status_code == 200
     report('controller-0', phase='prepared', os_release='8.4', reports=[INHIBITOR, ADVICE])
     report('controller-1', phase='upgraded', os_release='9.2')
     report('compute-0', phase='failed', os_release='8.4', error=FAILURE)
     for item, size in (('etc', 3000), ('mysql', 5 * 1024 * 1024)):
         stored = sessions['controller-0'].put(daemon.url + '/v1/nodes/controller-0/data/' + item, data=b'x' * size)
         assert stored.status_code == 201, stored.text
-    assert sessions['controller-0'].post(daemon.url + '/v1/nodes/controller-0/lease').status_code == 200
     return daemon
 
 
@@ -45,7 +46,8 @@ def test_status_shows_every_node_role_lease_and_ceph_mon(fleet):
     c0 = nodes['controller-0']
     assert (c0['role'], c0['phase'], c0['os_release'], c0['os']) == ('Controller', 'prepared', '8.4', 'old')
     assert c0['inhibitors'] == [{'key': 'tripleo_ceph_quorum', 'title': 'ceph-mon quorum would be lost',
-                                 'remediation': 'start ceph-mon on controller-2'}]
+                                 'remediation': 'start ceph-mon on controller-2', 'accepted': False,
+                                 'accepted_by': None}]
     assert [(i['item'], i['size']) for i in c0['items']] == [('etc', 3000), ('mysql', 5 * 1024 * 1024)]
     assert c0['stored_bytes'] == 3000 + 5 * 1024 * 1024
     assert c0['lease']['since'] and c0['lease']['granted_by'] == 'node:controller-0'
@@ -56,7 +58,8 @@ def test_status_shows_every_node_role_lease_and_ceph_mon(fleet):
     assert {r['role']: (r['nodes'], r['old_os'], r['new_os'], r['unknown_os'], r['leased'], r['one_by_one'])
             for r in status['roles']} == {'Controller': (3, 1, 1, 1, 1, True), 'Compute': (2, 1, 0, 1, 0, False)}
     assert status['ceph_mon'] == {'running': ['controller-1', 'controller-2'], 'leased': ['controller-0'],
-                                  'min': 2, 'ok': True}
+                                  'min': 2, 'ok': True, 'live': ['controller-1', 'controller-2'], 'not_live': {},
+                                  'live_ok': True}
     assert [lease['node'] for lease in status['leases']] == ['controller-0']
     assert status['transfers'] == []
 
@@ -76,6 +79,11 @@ def test_status_command_prints_a_table(fleet):
     done = cli_status(fleet)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
+    # compute-0's failure paused the fleet: said first.
+    assert lines[0].startswith('PAUSED since ') and lines[0].endswith(
+        'by node:compute-0 (rule node-failed, node compute-0): compute-0 reported phase failed: leapp upgrade '
+        'failed: see /var/log/leapp')
+    lines = lines[3:]
     assert lines[0].split() == ['NODE', 'ROLE', 'PHASE', 'OS', 'LEASE', 'INHIBITORS', 'DATA']
     rows = [line.split() for line in lines[1:6]]
     assert [row[0] for row in rows] == ['compute-0', 'compute-1', 'controller-0', 'controller-1', 'controller-2']

@@ -51,8 +51,9 @@ def test_refusal_is_409_with_every_reason(controllers):
         'leased: controller-0); wait until a leased ceph-mon host is back in service and releases its lease',
     ]
     assert body['detail'].startswith('controller-1 may not be taken down now: controller-0 of one-by-one role')
-    assert body['blockers'] == [{'rule': 'one-by-one', 'holders': ['controller-0'], 'must_release': 1},
-                                {'rule': 'min-ceph-mons', 'holders': ['controller-0'], 'must_release': 1}]
+    assert body['blockers'] == [{'rule': 'one-by-one', 'holders': ['controller-0'], 'must_release': 1, 'nodes': []},
+                                {'rule': 'min-ceph-mons', 'holders': ['controller-0'], 'must_release': 1,
+                                 'nodes': []}]
     assert held_leases(daemon) == {'controller-0'}
 
 
@@ -151,7 +152,7 @@ def test_concurrent_requests_never_break_an_invariant(tmp_path):
     rounds = 20
     rng = random.Random(20261124)
     with DaemonProcess(str(tmp_path / 'state'), config={'min_ceph_mons': MIN_CEPH_MONS,
-                                                         'batch_size': BATCH_SIZE}) as daemon:
+                                                         'default_lease_budget': BATCH_SIZE}) as daemon:
         sessions = {name: daemon.session(daemon.add_node(name, role, ceph_mon=mon)) for name, role, mon in FLEET}
         held = set()
         granted_total = refused_total = 0

@@ -51,6 +51,9 @@ def fleet_daemon(directory):
                                                          data=b'dump').status_code == 201
     opened = process.admin().post(process.url + '/v1/transfers', json={'role': 'Controller', 'items': ['mysql']})
     assert opened.status_code == 201 and opened.json()['id'] == '1', opened.text
+    accepted = process.admin().post(process.url + '/v1/inhibitors/accepted', json={
+        'key': 'k', 'scope': 'fleet', 'reason': 'for the contract test'})
+    assert accepted.status_code == 201 and accepted.json()['id'] == 1, accepted.text
     return process
 
 
@@ -98,7 +101,7 @@ def test_a_node_token_meets_the_contract_on_its_own_resources(fresh_daemon, tmp_
 
 def test_the_admin_token_meets_the_contract_everywhere(fresh_daemon, tmp_path):
     code, report = schemathesis(fresh_daemon, tmp_path, fresh_daemon.admin_token,
-                                {'path.node': 'ctl-0', 'path.transfer_id': '1'})
+                                {'path.node': 'ctl-0', 'path.transfer_id': '1', 'path.role': 'Compute'})
     assert code == 0, report[-6000:]
     assert generated_cases(report) >= 300, report[-3000:]
 
@@ -106,7 +109,8 @@ def test_the_admin_token_meets_the_contract_everywhere(fresh_daemon, tmp_path):
 def test_the_admin_token_meets_the_contract_for_any_node_name(fresh_daemon, tmp_path):
     """Generated names, valid or not, mostly unregistered (400, 404). Registering nodes is left out: a registered
     "0" would hide what every other generated name gets."""
-    code, report = schemathesis(fresh_daemon, tmp_path, fresh_daemon.admin_token, {'path.transfer_id': '1'},
+    code, report = schemathesis(fresh_daemon, tmp_path, fresh_daemon.admin_token,
+                                {'path.transfer_id': '1', 'path.role': 'Compute'},
                                 '--exclude-operation-id', 'add_node', expected_warnings=('missing_test_data',))
     assert code == 0, report[-6000:]
     assert generated_cases(report) >= 300, report[-3000:]
@@ -144,7 +148,13 @@ def test_every_request_body_states_its_limit(document):
                       ('post', '/v1/cleanup'): 64 * 1024, ('put', '/v1/nodes/{node}/status'): 4 * 1024 * 1024,
                       ('put', '/v1/nodes/{node}/services'): 64 * 1024,
                       ('post', '/v1/nodes/{node}/lease/release'): 64 * 1024,
-                      ('put', '/v1/nodes/{node}/data/{item}'): 64 * 1024}  # this daemon's max_item_bytes
+                      ('put', '/v1/nodes/{node}/data/{item}'): 64 * 1024,  # this daemon's max_item_bytes
+                      ('post', '/v1/nodes/{node}/lease'): 64 * 1024, ('post', '/v1/leases/check'): 64 * 1024,
+                      ('post', '/v1/inhibitors/accepted'): 64 * 1024, ('post', '/v1/fleet/pause'): 64 * 1024,
+                      ('post', '/v1/fleet/resume'): 64 * 1024, ('put', '/v1/nodes/{node}/ceph-osd-flags'): 64 * 1024,
+                      ('post', '/v1/nodes/{node}/ceph-osd-flags/cleared'): 64 * 1024,
+                      ('post', '/v1/ceph-osd-flags/forget'): 64 * 1024, ('put', '/v1/roles/{role}/budget'): 64 * 1024,
+                      ('put', '/v1/roles/{role}/keep-old-os'): 64 * 1024}
 
 
 def test_path_parameters_carry_their_patterns(document):
@@ -155,7 +165,8 @@ def test_path_parameters_carry_their_patterns(document):
                 if parameter['in'] == 'path':
                     patterns.setdefault(parameter['name'], set()).add(parameter['schema'].get('pattern'))
     assert patterns == {'node': {r'^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$'}, 'item': {r'^[a-z0-9][a-z0-9_.-]{0,63}$'},
-                        'transfer_id': {r'^[0-9]{1,19}$'}}
+                        'transfer_id': {r'^[0-9]{1,19}$'}, 'acceptance_id': {r'^[0-9]{1,18}$'},
+                        'role': {r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$'}}
 
 
 def test_operation_ids_are_the_names_a_client_calls(document):

@@ -96,17 +96,18 @@ def test_role_of_a_single_node_can_be_upgraded():
     assert decide_lease("networker-0", nodes, {}, LeaseRules()).granted
 
 
-def test_batch_size_limits_other_roles():
+def test_default_budget_limits_other_roles():
     nodes = fleet(*computes(30))
-    rules = LeaseRules(batch_size=10)
+    rules = LeaseRules(default_budget=10)
     holders = [f"compute-{i}" for i in range(10)]
     decision = decide_lease("compute-10", nodes, leased(*holders), rules)
-    assert blockers(decision) == [("batch-size", tuple(sorted(holders)), 1)]
-    assert "batch_size=10" in decision.reasons[0]
+    assert blockers(decision) == [("budget", tuple(sorted(holders)), 1)]
+    assert "the budget of role Compute (10 of 30 nodes = 10 down at once, from default_lease_budget)" \
+        in decision.reasons[0]
     assert decide_lease("compute-10", nodes, leased(*holders[:9]), rules).granted
 
 
-def test_without_batch_size_all_but_one_node_of_a_role_may_go():
+def test_without_budget_all_but_one_node_of_a_role_may_go():
     nodes = fleet(*computes(5))
     assert decide_lease("compute-3", nodes, leased("compute-0", "compute-1", "compute-2"), LeaseRules()).granted
 
@@ -146,7 +147,7 @@ def invariants_hold(holders, rules):
         down = [n for n in members if n.name in holders]
         if members[0].one_by_one and len(down) > 1:
             return False
-        if not members[0].one_by_one and rules.batch_size is not None and len(down) > rules.batch_size:
+        if not members[0].one_by_one and rules.default_budget is not None and len(down) > rules.default_budget:
             return False
         if len(members) > 1 and len(down) == len(members):
             return False
@@ -154,7 +155,7 @@ def invariants_hold(holders, rules):
     return len(running_mons) >= rules.min_ceph_mons
 
 
-@pytest.mark.parametrize("rules", [LeaseRules(), LeaseRules(min_ceph_mons=3, batch_size=1)])
+@pytest.mark.parametrize("rules", [LeaseRules(), LeaseRules(min_ceph_mons=3, default_budget=1)])
 def test_granted_exactly_when_the_invariants_still_hold(rules):
     names = sorted(FLEET)
     checked = 0

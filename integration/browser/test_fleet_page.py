@@ -105,7 +105,6 @@ def build_fleet(daemon, size):
                      'remediation': 'free space in /var/lib/tripleo-upgrade'}])
             elif index % 4 != 0:
                 put_status(name, phase='preupgrade', os_release='8.4')
-    put_status('compute-1', phase='failed', os_release='8.4', error='leapp upgrade failed: dnf transaction check')
     put_status('controller-0', phase='preupgrade', os_release='8.4')
     put_status('controller-0', phase='prepared', os_release='8.4')
     put_status('controller-0', phase='upgraded', os_release='9.2')
@@ -117,6 +116,8 @@ def build_fleet(daemon, size):
     node.trust_env = False
     node.headers['Authorization'] = 'Bearer ' + tokens['controller-1']
     assert node.post(daemon.url + '/v1/nodes/controller-1/lease').status_code == 200
+    # After the lease: a failed node pauses the fleet (no new lease until the admin resumes).
+    put_status('compute-1', phase='failed', os_release='8.4', error='leapp upgrade failed: dnf transaction check')
     assert node.put(daemon.url + '/v1/nodes/controller-1/data/mysql', data=b'x' * 300000).status_code == 201
     put_status('controller-1', phase='prepared', os_release='8.4')
     opened = admin.post(daemon.url + '/v1/transfers', json={'role': 'Controller', 'source': 'controller-1',
@@ -207,6 +208,9 @@ def test_an_operator_logs_in_sees_the_fleet_and_an_update_arrives_while_the_page
     assert 'Compute\t{}'.format(computes) in browser.text(selector='#roles tr[data-role="Compute"]')
     assert browser.text(selector='#summary-ceph-mon .value') == '2 / 3 (min 2)'
     assert 'ceph-mon hosts leased (down): controller-1' in browser.text(selector='#summary')
+    assert browser.text(selector='#summary-paused').endswith(
+        '(rule node-failed, node compute-1): compute-1 reported phase failed: leapp upgrade failed: dnf transaction '
+        'check. No new lease until resumed; nodes already down carry on.')
     transfer = browser.text(selector='#transfers tr[data-transfer="1"]')
     assert transfer.split('\t')[:6] == ['1', 'Controller', 'controller-1', 'controller-0', 'mysql', 'open']
     leased = browser.text(selector='#nodes tr[data-node="controller-1"]')
