@@ -183,3 +183,22 @@ def test_a_flag_another_node_still_holds_stays_set_until_it_is_back(tmp_path, sy
     unset, still_held = tripleo_osd_flags.release_and_unset(second.client, 'ceph-0', second.ceph_command)
     assert (unset, still_held) == (sorted(tripleo_ceph.OSD_FLAGS), {})
     assert ceph_cluster.dump_flags() == ALWAYS
+
+
+def test_a_hold_waits_while_another_node_is_clearing_and_says_so_when_it_gives_up(helper_daemon):
+    for name in ('hci-0', 'hci-1', 'hci-2'):
+        helper_daemon.add_node(name, 'ComputeHCI')
+    first = HelperClient(helper_daemon.url, helper_daemon.tokens['hci-0'], retries=0)
+    second = HelperClient(helper_daemon.url, helper_daemon.tokens['hci-1'], retries=0, backoff=0.1)
+    first.hold_ceph_osd_flags('hci-0', tripleo_ceph.OSD_FLAGS)
+    assert first.release_ceph_osd_flags('hci-0')['clear'] == sorted(tripleo_ceph.OSD_FLAGS)  # hci-0 now clearing
+
+    with pytest.raises(tripleo_osd_flags.DaemonError) as error:
+        second.hold_ceph_osd_flags('hci-1', tripleo_ceph.OSD_FLAGS, patience=0.5)
+    assert error.value.status == 409
+    assert 'another node is clearing nobackfill (by hci-0 since ' in str(error.value)
+    assert str(error.value).endswith('retry later (still refused after 0.5 s)')
+
+    first.ceph_osd_flags_cleared('hci-0', sorted(tripleo_ceph.OSD_FLAGS))
+    held = second.hold_ceph_osd_flags('hci-1', tripleo_ceph.OSD_FLAGS, patience=0.5)
+    assert held['holders'] == dict((flag, ['hci-1']) for flag in tripleo_ceph.OSD_FLAGS)
