@@ -33,26 +33,43 @@ class LeaseRequest(BaseModel):
         None, description="what the requester sees of the ceph-mon quorum now; recorded before the decision")
 
 
-def _decide(conn: sqlite3.Connection, node: str, settings: Settings, caller, body: Optional[LeaseRequest],
-            write: bool) -> tuple[policy.Decision, dict]:
-    """`write`: a lease may be granted (write a node-silent pause that is due). The quorum facts of the body are
-    recorded before deciding, in a dry run too (the caller opened a write transaction then)."""
+def _decide(conn: sqlite3.Connection, node: str, settings: Settings, caller_node: Optional[str],
+            quorum: Optional[CephMonQuorum], write: bool) -> tuple[policy.Decision, dict[str, str]]:
+    """The decision and the leases held (node -> since). `write`: a lease may be granted (write a node-silent
+    pause that is due). The quorum facts are recorded before deciding (a dry run with facts writes them too)."""
     nodes = records.lease_nodes(conn, node, _rows_cache.setdefault(str(settings.state_dir), {}))
     if node not in nodes:
         raise ApiError(404, "unknown node", f"node {node!r} is not registered")
-    quorum = body.ceph_mon_quorum if body is not None else None
-    safety.record_quorum(conn, quorum, caller.node)
+    safety.record_quorum(conn, quorum, caller_node)
     now = utcnow()
     pause, due = safety.current_pause(conn, settings, now)
     if due and write:
         records.pause_fleet(conn, pause)
         records.audit(conn, "daemon", "fleet-pause", node=pause.node, detail=f"rule {pause.rule}: {pause.reason}")
         event("fleet paused", rule=pause.rule, node=pause.node, reason=pause.reason)
-    leases = records.leases(conn)
+    leases = {n: r["since"] for n, r in records.leases(conn).items()}
     facts = safety.lease_facts(conn, nodes, [node], settings, now, pause)
-    decision = policy.decide_lease(node, nodes, {n: r["since"] for n, r in leases.items()},
-                                   safety.lease_rules(conn, settings), facts)
+    decision = policy.decide_lease(node, nodes, leases, safety.lease_rules(conn, settings), facts)
     return decision, leases
+
+
+def _decide_read_only(db, node: str, settings: Settings, caller_node: Optional[str],
+                      quorum: Optional[CephMonQuorum]) -> tuple[policy.Decision, dict[str, str]]:
+    """A dry run: a snapshot, or a write transaction when it brings quorum facts to record."""
+    with db.snapshot() if quorum is None else db.transaction() as conn:
+        return _decide(conn, node, settings, caller_node, quorum, write=False)
+
+
+def _decide_and_grant(conn: sqlite3.Connection, node: str, settings: Settings, caller: str,
+                      caller_node: Optional[str], quorum: Optional[CephMonQuorum]
+                      ) -> tuple[policy.Decision, dict[str, str], Optional[str]]:
+    decision, leases = _decide(conn, node, settings, caller_node, quorum, write=True)
+    since = None
+    if decision.granted and not decision.already_held:
+        since = utcnow()
+        records.grant_lease(conn, node, since, caller)
+        records.audit(conn, caller, "lease-grant", node=node)
+    return decision, leases, since
 
 
 @router.post("", summary="Ask for the right to take the node down now (dry_run: only ask)",
@@ -60,22 +77,15 @@ def _decide(conn: sqlite3.Connection, node: str, settings: Settings, caller, bod
              responses=documented(400, 401, 403, 404, 409, refusal="The lease would break a safety rule now"))
 def acquire_lease(node: NodeName, caller: NodeOrAdminCaller, db: DatabaseDep, settings: SettingsDep,
                   dry_run: bool = False, body: Optional[LeaseRequest] = None) -> dict:
-    since = None
-    if dry_run and (body is None or body.ceph_mon_quorum is None):
-        with db.snapshot() as conn:
-            decision, leases = _decide(conn, node, settings, caller, body, write=False)
-    elif dry_run:
-        with db.transaction() as conn:
-            decision, leases = _decide(conn, node, settings, caller, body, write=False)
+    quorum = body.ceph_mon_quorum if body is not None else None
+    if dry_run:
+        decision, leases = _decide_read_only(db, node, settings, caller.node, quorum)
+        since = None
     else:
         with db.transaction() as conn:
-            decision, leases = _decide(conn, node, settings, caller, body, write=True)
-            if decision.granted and not decision.already_held:
-                since = utcnow()
-                records.grant_lease(conn, node, since, caller.name)
-                records.audit(conn, caller.name, "lease-grant", node=node)
+            decision, leases, since = _decide_and_grant(conn, node, settings, caller.name, caller.node, quorum)
     if decision.already_held:
-        since = leases[node]["since"]
+        since = leases[node]
     if not decision.granted:
         event("lease refused", node=node, actor=caller.name, dry_run=dry_run, reasons=list(decision.reasons))
         more = len(decision.reasons) - 1

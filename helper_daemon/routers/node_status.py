@@ -58,27 +58,36 @@ def _verified(body: NodeStatus) -> tuple[str, Optional[str]]:
     return body.phase, body.error
 
 
+def _record(conn, node: str, at: str, body: NodeStatus, reports_json: str, caller_node: Optional[str],
+            settings) -> tuple[Optional[str], Optional[policy.Pause], str]:
+    """Record the report in the caller's write transaction; (the node's OS release, the pause this report caused
+    or None, the phase recorded). Issue 15: leapp's result record (a failed one makes `upgraded` `failed`), the
+    quorum facts, and the auto-pause (rule node-failed) of a failed node."""
+    phase, error = _verified(body)
+    os_release = records.record_status(conn, node, at, phase, body.os_release, body.leapp_run_id, error,
+                                       reports_json, settings.status_timeline_length, settings.status_timeline_bytes)
+    if body.leapp_result is not None:
+        records.set_leapp_result(conn, node, body.leapp_result.model_dump())
+    safety.record_quorum(conn, body.ceph_mon_quorum, caller_node)
+    paused = None
+    if phase == "failed" and records.fleet_pause(conn) is None:
+        first = ((error or "").strip().splitlines() or ["no error text"])[0][:300]
+        paused = policy.Pause("node-failed", f"{node} reported phase failed: {first}",
+                              f"node:{caller_node}" if caller_node else "admin", at, node)
+        records.pause_fleet(conn, paused)
+        records.audit(conn, "daemon", "fleet-pause", node=node, detail=f"rule node-failed: {paused.reason}")
+    return os_release, paused, phase
+
+
 @router.put("", summary="Report the node's upgrade phase, OS release, leapp reports and error "
             "(body: max_status_report_bytes, default 4 MiB)", response_model=StatusAccepted,
             responses=documented(400, 401, 403, 404, 413))
 def put_node_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep,
                settings: SettingsDep) -> dict:
     at = utcnow()
-    phase, error = _verified(body)
-    paused = None
     with db.transaction() as conn:
-        os_release = records.record_status(conn, node, at, phase, body.os_release, body.leapp_run_id,
-                                           error, json.dumps([r.model_dump() for r in body.reports]),
-                                           settings.status_timeline_length, settings.status_timeline_bytes)
-        # issue 15: leapp's result record, the quorum facts, and the auto-pause of a failed node
-        if body.leapp_result is not None:
-            records.set_leapp_result(conn, node, body.leapp_result.model_dump())
-        safety.record_quorum(conn, body.ceph_mon_quorum, caller.node)
-        if phase == "failed" and records.fleet_pause(conn) is None:
-            first = ((error or "").strip().splitlines() or ["no error text"])[0][:300]
-            paused = policy.Pause("node-failed", f"{node} reported phase failed: {first}", caller.name, at, node)
-            records.pause_fleet(conn, paused)
-            records.audit(conn, "daemon", "fleet-pause", node=node, detail=f"rule node-failed: {paused.reason}")
+        os_release, paused, phase = _record(conn, node, at, body, json.dumps([r.model_dump() for r in body.reports]),
+                                            caller.node, settings)
     inhibitors = sum(r.inhibitor for r in body.reports)
     event("node status", node=node, actor=caller.name, phase=phase, os_release=body.os_release,
           reports=len(body.reports), inhibitors=inhibitors)
