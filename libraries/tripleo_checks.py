@@ -8,37 +8,138 @@ non-rolling controller procedure (Corosync), L3 agent sidecars restarting, a sin
 database going through persist and restore; and, at low severity, every node fact that could not
 be established (with the probe's reason), because the informational checks and the operator's own
 judgement then rest on incomplete data. Configuration errors are the config scanner's.
+
+A node hosting Ceph OSDs must reach the cluster through ``ceph_command`` (prepare sets the OSD flags
+with it): no ceph_command, or one that cannot read the OSD map, is an inhibitor. The lease dry run
+carries the monitor quorum this node sees now (tripleo_ceph.observe_quorum).
+
+Accepted inhibitors: the daemon keeps the inhibitors an admin accepted (by report key, for a node, a
+role or the fleet, with who and why). Our own inhibitors whose key is accepted for this node become
+non-inhibiting reports saying who accepted them and why. Never accepted here: the daemon's own
+answers (``tripleo_upgrade.daemon.*``, ``tripleo_upgrade.lease.*``): prepare asks for the lease again
+anyway. Report keys are fixed strings per kind of finding (leapp takes our Key as it is, and would
+otherwise hash severity, audience and title), so an acceptance keeps matching across runs.
 """
 import os
 
 import requests
 
-from . import tripleo_archive, tripleo_persist, tripleo_systemd, tripleo_transfer
+from . import tripleo_archive, tripleo_ceph, tripleo_persist, tripleo_systemd, tripleo_transfer
 from .tripleo_findings import Finding
 from .tripleo_helper_client import DaemonError, HelperClient, LeaseRefused
 
 L3_AGENT_SERVICE = 'neutron_l3'
 L3_AGENT_UNIT_PREFIX = 'tripleo_neutron_l3_agent'
 GROUPS = ('UPGRADE_PROCESS',)
+# Findings that are the daemon's own answer, or say it cannot be asked: an acceptance never turns them off.
+NEVER_ACCEPTED = ('tripleo_upgrade.daemon.', 'tripleo_upgrade.lease.')
+ACCEPTANCE_SCOPES = {'node': 'this node', 'role': 'its role {}', 'fleet': 'every node'}
 
 
-def preupgrade_findings(config, facts, client=None, flag_dir=None):
+def preupgrade_findings(config, facts, client=None, flag_dir=None, bus_address=None):
     """
     :param config: the validated tripleo_upgrade configuration (dict of TripleoUpgradeConfig values)
     :param facts: this node's facts (tripleo_facts.gather() / TripleoNodeFacts.dump()), or None
     :param client: a HelperClient; None builds one from config
     :param flag_dir: where transfer flag files are (None: tripleo_transfer.FLAG_DIR)
+    :param bus_address: D-Bus address of systemd, for the OSD units (None: the system bus)
     :return: list of Finding
     """
     node = config['node_name']
+    if client is None:
+        try:
+            client = HelperClient.from_config(config)
+        except DaemonError:
+            client = None  # daemon_findings reports the token file
     findings = daemon_findings(config, node, client)
+    daemon_usable = client is not None and not any(f.key.startswith('tripleo_upgrade.daemon.') for f in findings)
     findings.append(_dbus_bindings())
     findings.append(_transfer_flag(tripleo_transfer.flag_path(tripleo_transfer.DEFAULT_DATADIR,
                                                               flag_dir or tripleo_transfer.FLAG_DIR)))
+    findings.extend(ceph_osd_findings(config, node, bus_address))
     if facts:
         findings.extend((_corosync_info(facts), _l3_agent_info(facts), _single_controller_info(facts),
                          _unknown_facts(facts)))
-    return [f for f in findings if f]
+    findings = [f for f in findings if f]
+    if daemon_usable and any(f.inhibitor for f in findings):
+        findings = with_acceptances(findings, client, node)
+    return findings
+
+
+def with_acceptances(findings, client, node):
+    """
+    The findings with every inhibitor the daemon says is accepted for ``node`` turned into a non-inhibiting
+    report that says who accepted it, when, for which scope and why. When the acceptances cannot be read, the
+    inhibitors stay and one low report says why (an unreachable daemon is already an inhibitor of its own).
+    """
+    try:
+        accepted = dict((a['key'], a) for a in client.accepted_inhibitors(node))
+    except DaemonError as exc:
+        return findings + [Finding(
+            key='tripleo_upgrade.inhibitors.acceptances_unknown',
+            title='Accepted inhibitors could not be read from the TripleO upgrade helper daemon',
+            summary='{}. Every inhibitor of this report stays an inhibitor.'.format(exc),
+            severity='low', inhibitor=False,
+            remediation='Read the daemon\'s log on the undercloud for this request; an older daemon has no '
+                        'accepted inhibitors: upgrade the tripleo-upgrade-helper package.',
+            groups=GROUPS)]
+    return [_accepted(f, accepted[f.key]) if f.inhibitor and f.key in accepted and not
+            f.key.startswith(NEVER_ACCEPTED) else f for f in findings]
+
+
+def _accepted(finding, acceptance):
+    scope = ACCEPTANCE_SCOPES.get(acceptance.get('scope'), 'scope {}').format(
+        acceptance.get('target') or acceptance.get('scope'))
+    return finding._replace(
+        inhibitor=False,
+        title='Accepted inhibitor: {}'.format(finding.title),
+        summary='{} This inhibitor ({}) was accepted for {} by {} at {}: {}'.format(
+            finding.summary, finding.key, scope, acceptance.get('by') or 'an admin', acceptance.get('at') or
+            'an unknown time', acceptance.get('reason') or 'no reason given'),
+        remediation='It no longer stops the upgrade. To make it an inhibitor again: `tripleo-upgrade-helper '
+                    'inhibitors list` on the undercloud, then `tripleo-upgrade-helper inhibitors revoke ID`. '
+                    'What it said to do: {}'.format(finding.remediation or 'nothing'))
+
+
+def ceph_osd_findings(config, node, bus_address=None):
+    """
+    Inhibitors for a node hosting Ceph OSDs (its units) that cannot reach the cluster through ceph_command,
+    which prepare needs to set the OSD flags. [] for a node without OSD units, or when systemd cannot be asked
+    (the D-Bus and unknown-facts reports say so).
+    """
+    try:
+        units = tripleo_ceph.osd_units(tripleo_systemd.Systemd(bus_address))
+    except tripleo_systemd.SystemdError:
+        return []
+    if not units:
+        return []
+    command = config.get('ceph_command') or []
+    if not command:
+        return [Finding(
+            key='tripleo_upgrade.ceph.osd_command',
+            title='This node hosts Ceph OSDs but no ceph_command is configured to set the OSD flags',
+            summary='{} runs Ceph OSDs ({}). Before it goes down, prepare sets the OSD flags {} so that the '
+                    'cluster neither marks its OSDs out nor starts moving data, and it needs the command that '
+                    'reaches the cluster for that.'.format(node, ', '.join(units), ', '.join(tripleo_ceph.OSD_FLAGS)),
+            remediation='Set tripleo_upgrade.ceph_command to the command that runs ceph against this cluster, '
+                        'for example ["podman", "exec", "ceph-mon-controller-0", "ceph"] (a monitor container on '
+                        'a host this node can reach through podman) or "cephadm shell -- ceph" (a node with the '
+                        'admin keyring); check it with `<ceph_command> osd dump`.',
+            groups=GROUPS)]
+    try:
+        tripleo_ceph.osd_flags(command)
+    except tripleo_ceph.CephError as exc:
+        return [Finding(
+            key='tripleo_upgrade.ceph.unreachable',
+            title='The Ceph cluster cannot be reached with ceph_command',
+            summary='{} runs Ceph OSDs ({}), and prepare must set the OSD flags {} with ceph_command before it '
+                    'goes down, but reading the OSD map failed: {}.'.format(
+                        node, ', '.join(units), ', '.join(tripleo_ceph.OSD_FLAGS), exc),
+            remediation='Fix tripleo_upgrade.ceph_command (now: {}) or the cluster access it needs (container '
+                        'running, keyring), until `{} osd dump` answers.'.format(
+                            ' '.join(command), ' '.join(command)),
+            groups=GROUPS)]
+    return []
 
 
 def daemon_findings(config, node, client=None):
@@ -59,7 +160,8 @@ def daemon_findings(config, node, client=None):
         listing = client.node_data(node)
     except DaemonError as exc:
         return [_daemon_unusable(exc, node, url, config)]
-    return [f for f in (_lease_refused(client, node), space_finding(config, node, listing)) if f]
+    quorum = tripleo_ceph.observe_quorum(node, config.get('ceph_command') or None)
+    return [f for f in (_lease_refused(client, node, quorum), space_finding(config, node, listing)) if f]
 
 
 def _daemon_unusable(exc, node, url, config):
@@ -105,10 +207,25 @@ def _daemon_unusable(exc, node, url, config):
         groups=GROUPS)
 
 
-def _lease_refused(client, node):
+def _lease_refused(client, node, quorum=None):
     try:
-        client.acquire_lease(node, dry_run=True)
+        client.request_lease(node, dry_run=True, ceph_mon_quorum=quorum)
     except LeaseRefused as exc:
+        rules = set(b.get('rule') for b in getattr(exc, 'blockers', []))
+        if rules == {'inhibitors'}:
+            # Refused only for the inhibitors of the last uploaded report: this run's report replaces it, and
+            # its own inhibitors are reported here by their own findings. Inhibiting on it would keep the
+            # refusal alive forever.
+            return Finding(
+                key='tripleo_upgrade.lease.previous_inhibitors',
+                title='The last pre-upgrade report of this node had inhibitors the daemon holds against it',
+                summary='The helper daemon would refuse the upgrade lease of {} now: {}. This report replaces '
+                        'the previous one at the daemon when it is sent at the end of this run.'.format(
+                            node, ' '.join('({}) {}'.format(i + 1, r) for i, r in enumerate(exc.reasons))),
+                severity='info', inhibitor=False,
+                remediation='Fix the inhibitors of this report (or have an admin accept them with '
+                            '`tripleo-upgrade-helper inhibitors accept KEY --node {} --reason TEXT`).'.format(node),
+                groups=GROUPS)
         return Finding(
             key='tripleo_upgrade.lease.refused',
             title='This node may not be taken down for its upgrade now',

@@ -23,6 +23,7 @@ import glob
 import json
 import os
 import re
+import shlex
 import socket
 import stat
 from collections import namedtuple
@@ -247,6 +248,7 @@ def _normalised(values, hostname):
     values['target_repositories'] = [dict(r) for r in values['target_repositories']]
     values['remove_packages'] = list(values['remove_packages'] or [])
     values['install_packages'] = list(values['install_packages'] or [])
+    values['ceph_command'] = ceph_command_argv(values['ceph_command'])
     return values
 
 
@@ -484,6 +486,46 @@ def _check_package_list(value, values):
                'use for example ["*el8ost*"], or leave it out')
 
 
+def ceph_command_argv(value):
+    """The ceph_command value as an argv prefix: a list as it is, a string split as a shell would; [] when unset."""
+    if value in ('', None, []):
+        return []
+    if _is_text(value):
+        return shlex.split(value)
+    return [str(v) for v in value]
+
+
+def _check_ceph_command(value, values):
+    if value in ('', None, []):
+        return
+    example = ('for example ["podman", "exec", "ceph-mon-controller-0", "ceph"], "cephadm shell -- ceph", or '
+               'leave it empty on a node without Ceph OSDs')
+    if _is_text(value):
+        try:
+            argv = shlex.split(value)
+        except ValueError as exc:
+            yield ('{!r} cannot be split into a command and its arguments ({})'.format(value, exc),
+                   'fix the quoting, or give the command as a list: ' + example)
+            return
+    elif isinstance(value, list):
+        argv = value
+    else:
+        yield ('{!r} is neither a command line nor a list of its words'.format(value), 'give it ' + example)
+        return
+    if not argv or not all(_is_one_line(word) and word for word in argv):
+        yield ('{!r} is not a command: every word must be non-empty text on one line'.format(value),
+               'give it ' + example)
+        return
+    if argv[0].startswith('-'):
+        yield ('{!r} starts with an option, not the program to run'.format(value), 'give it ' + example)
+    elif '/' in argv[0] and not argv[0].startswith('/'):
+        yield ('{!r}: the program {} is a relative path'.format(value, argv[0]),
+               'name the program by its absolute path or by a name found on PATH; ' + example)
+    elif argv[-1] in ('osd', 'set', 'unset', 'quorum_status'):
+        yield ('{!r} ends with the ceph subcommand {!r}; it must stop at the ceph program, the node adds '
+               '`osd set FLAG` and the like'.format(value, argv[-1]), 'give it ' + example)
+
+
 KEYS = (
     Key('daemon_url', '', 'URL of the undercloud helper daemon, e.g. https://undercloud-0.ctlplane.localdomain:8990.',
         _check_daemon_url),
@@ -512,6 +554,14 @@ KEYS = (
         'database datadir, e.g. /var/lib/mysql, that prepare persists, stopped, as the item mysql and the restore '
         'puts back verified through the transfer\'s staging, swap and flag file. Empty: the database moves by a '
         'transfer.', _checked_optional_path('the database datadir')),
+    Key('ceph_command', [], 'Nodes hosting Ceph OSDs (ceph-osd@*.service or cephadm\'s ceph-FSID@osd.N.service '
+        'units): the command that reaches the cluster, as a list of words or one command line, to which the node '
+        'adds ceph\'s arguments (`osd set noout`, `osd dump --format json`, `quorum_status -f json`), e.g. '
+        '["podman", "exec", "ceph-mon-controller-0", "ceph"] or "cephadm shell -- ceph". Prepare sets the OSD '
+        'flags noout, norecover, nobackfill, norebalance and nodeep-scrub with it before the node goes down; '
+        'tripleo-upgrade-complete and tripleo-upgrade-abort unset them. Empty: this node hosts no OSD (a node '
+        'with OSD units and no ceph_command is refused by the pre-upgrade checks and by prepare).',
+        _check_ceph_command),
 )
 KEYS = tuple(key._replace(check=_checked(key.check)) for key in KEYS)
 DEFAULTS = dict((key.name, key.default) for key in KEYS)

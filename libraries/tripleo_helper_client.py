@@ -409,6 +409,86 @@ class HelperClient(object):
             raise DaemonError('{} {}: HTTP {} with a body that is not JSON: {!r}'.format(
                 method, url, response.status_code, response.text[:200]), url=url, status=response.status_code) from None
 
+    # -- issue 15: live quorum facts, Ceph OSD flags, accepted inhibitors, leapp's result -----------------------
+
+    def request_lease(self, node, dry_run=False, ceph_mon_quorum=None):
+        """
+        acquire_lease() that also tells the daemon what this node sees of the monitor quorum right now
+        (``ceph_mon_quorum``: {"in", "out", "observed_at", "observed_by"}, or None to send no body).
+
+        LeaseRefused carries ``blockers`` too: the daemon's rules behind the reasons ({"rule", ...}).
+        """
+        url = self._url('nodes', node, 'lease')
+        body = {'ceph_mon_quorum': ceph_mon_quorum} if ceph_mon_quorum else None
+        response = self._call('POST', url, lambda: self._session.post(
+            url, params={'dry_run': 'true'} if dry_run else None, json=body, timeout=self.timeout,
+            verify=self._verify), allowed=(409,))
+        answer = self._json(response, 'POST', url)
+        if response.status_code == 409:
+            reasons = answer.get('reasons') or [answer.get('detail') or 'no reason given']
+            refused = LeaseRefused('POST {}: the daemon refused the lease for {}: {}'.format(
+                url, node, '; '.join(reasons)), url=url, status=409, error=answer.get('error'),
+                detail=answer.get('detail'), reasons=reasons)
+            refused.blockers = [b for b in answer.get('blockers') or [] if isinstance(b, dict)]
+            raise refused
+        return answer
+
+    def report_status(self, node, phase, os_release=None, leapp_run_id=None, reports=(), error=None,
+                      ceph_mon_quorum=None, leapp_result=None):
+        """put_status() with the optional facts: ``ceph_mon_quorum`` and FirstBoot's ``leapp_result``."""
+        body = {'phase': phase, 'os_release': os_release, 'leapp_run_id': leapp_run_id,
+                'reports': list(reports), 'error': error}
+        if ceph_mon_quorum:
+            body['ceph_mon_quorum'] = ceph_mon_quorum
+        if leapp_result:
+            body['leapp_result'] = leapp_result
+        url = self._url('nodes', node, 'status')
+        return self._json(self._request('PUT', url, json=body), 'PUT', url)
+
+    def hold_ceph_osd_flags(self, node, flags, patience=600.0):
+        """
+        Record at the daemon that ``node`` holds the OSD ``flags`` (before it sets them with ceph).
+
+        While another node is clearing flags the daemon answers 409: asked again with backoff (capped at 30 s)
+        for up to ``patience`` seconds, then DaemonError with the daemon's reason.
+        :return: {"node", "flags", "holders": {flag: [nodes]}}
+        """
+        url = self._url('nodes', node, 'ceph-osd-flags')
+        deadline = time.monotonic() + patience
+        attempt = 0
+        while True:
+            response = self._call('PUT', url, lambda: self._session.put(
+                url, json={'flags': list(flags)}, timeout=self.timeout, verify=self._verify), allowed=(409,))
+            if response.status_code != 409:
+                return self._json(response, 'PUT', url)
+            error = self._http_error('PUT', url, response)
+            if time.monotonic() >= deadline:
+                raise DaemonError('{} (still refused after {:g} s)'.format(error, patience), url=url, status=409,
+                                  error=error.error, detail=error.detail, reasons=error.reasons)
+            time.sleep(min(30.0, self.backoff * 2 ** attempt, max(0.0, deadline - time.monotonic())))
+            attempt += 1
+
+    def release_ceph_osd_flags(self, node):
+        """
+        End ``node``'s hold on its OSD flags. :return: {"node", "clear": [flags this node must unset now],
+        "still_held": {flag: [nodes]}}; the daemon marks ``clear`` as being cleared by ``node`` until
+        ceph_osd_flags_cleared(). Idempotent (asked again, a pending clear comes back; nothing held: clear []).
+        """
+        url = self._url('nodes', node, 'ceph-osd-flags')
+        return self._json(self._request('DELETE', url), 'DELETE', url)
+
+    def ceph_osd_flags_cleared(self, node, flags):
+        """Confirm that ``node`` has unset ``flags`` with ceph (the end of the clear release_ceph_osd_flags began)."""
+        url = self._url('nodes', node, 'ceph-osd-flags', 'cleared')
+        self._call('POST', url, lambda: self._session.post(url, json={'flags': list(flags)}, timeout=self.timeout,
+                                                            verify=self._verify))
+
+    def accepted_inhibitors(self, node):
+        """Every inhibitor acceptance that applies to ``node``: [{"key", "scope", "target", "reason", "by", "at"}]."""
+        answer = self._get_json(self._url('nodes', node, 'accepted-inhibitors'))
+        accepted = answer.get('accepted') if isinstance(answer, dict) else None
+        return [a for a in accepted or [] if isinstance(a, dict) and a.get('key')]
+
 
 def _causes(exc):
     """``exc`` and every exception it wraps (cause, context, urllib3's ``reason``, exceptions in its args)."""

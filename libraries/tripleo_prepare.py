@@ -1,7 +1,10 @@
 """
 The last step before the reboot into the upgrade (InterimPreparation): take the node down safely.
 
-1. acquire this node's lease from the helper daemon; a refusal stops here, nothing touched;
+1. acquire this node's lease from the helper daemon, telling it what this node sees of the
+   ceph-mon quorum right now (tripleo_ceph.observe_quorum); a refusal stops here, nothing touched;
+   a node hosting Ceph OSDs then holds the OSD flags at the daemon and sets them with ceph
+   (tripleo_osd_flags), before anything stops;
 2. stop this node's Pacemaker membership (``pcs cluster stop`` for the local node, so the
    cluster moves its resources and VIPs away first), then stop and disable the ``tripleo_*``
    units (never ceph-mon: the cloud needs its monitors), so they stay down on the new OS
@@ -24,7 +27,7 @@ import time
 from fnmatch import fnmatchcase
 
 from . import tripleo_archive, tripleo_node, tripleo_persist, tripleo_prepare_record, tripleo_commands
-from . import tripleo_single_database
+from . import tripleo_single_database, tripleo_ceph, tripleo_osd_flags
 from .tripleo_node import OS_RELEASE, os_release
 from .tripleo_helper_client import DaemonError, HelperClient, LeaseRefused
 from .tripleo_systemd import Systemd, SystemdError
@@ -52,7 +55,7 @@ def _is_excluded(name):
 
 def prepare(client, systemd, node, persist_items, compression='none', state_file=tripleo_prepare_record.PATH,
             pcs_command=('pcs',), pcs_timeout=PCS_TIMEOUT, os_release_file=OS_RELEASE, run_id=None,
-            database_datadir=''):
+            database_datadir='', ceph_command=()):
     """
     Run steps 1-4 (see module doc).
 
@@ -61,6 +64,8 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
     :param persist_items: item -> [paths], the persist set (tripleo_persist.persist_set)
     :param database_datadir: single-controller cloud: persist this stopped datadir as the item ``mysql`` too
                              (tripleo_single_database), for the restore to put back
+    :param ceph_command: argv prefix that reaches the Ceph cluster (tripleo_config ceph_command): sets the OSD
+                         flags on a node hosting OSDs, and reads the monitor quorum for the lease request
     :return: the final record (also in ``state_file``)
     :raises PrepareError: with the whole story; the node is running again unless it says otherwise
     """
@@ -70,7 +75,7 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
     except tripleo_prepare_record.RecordError as exc:
         raise PrepareError('{}; nothing was stopped'.format(exc)) from exc
     try:
-        client.acquire_lease(node)
+        client.request_lease(node, ceph_mon_quorum=tripleo_ceph.observe_quorum(node, ceph_command))
     except LeaseRefused as exc:
         raise PrepareError('the helper daemon refused the upgrade lease for {}, nothing was stopped: {}'.format(
             node, '; '.join(exc.reasons))) from exc
@@ -83,8 +88,15 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
              'stopped_units': earlier.get('stopped_units', []),
              'disabled_units': earlier.get('disabled_units', []),
              'pacemaker_stopped': bool(earlier.get('pacemaker_stopped')), 'items': earlier.get('items', [])}
-    step = 'stopping services'
+    if earlier.get(tripleo_osd_flags.RECORD_KEY):
+        state[tripleo_osd_flags.RECORD_KEY] = earlier[tripleo_osd_flags.RECORD_KEY]
+    step = 'holding the Ceph OSD flags'
     try:
+        osd_units = tripleo_ceph.osd_units(systemd)
+        if osd_units:
+            tripleo_osd_flags.hold_and_set(client, node, ceph_command, osd_units, state,
+                                           lambda record: tripleo_prepare_record.save(state_file, record))
+        step = 'stopping services'
         cluster_units = systemd.list_units(list(CLUSTER_UNITS))
         pacemaker_running = any(u.name == 'pacemaker.service' and u.active_state in RUNNING_STATES
                                 for u in cluster_units)
@@ -123,8 +135,8 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
         # Whatever failed, even a bug, the node must not stay half-stopped.
         known = isinstance(exc, (SystemdError, tripleo_persist.PersistError, DaemonError,
                                  tripleo_commands.CommandFailed, OSError, tripleo_single_database.DatabaseError,
-                                 tripleo_archive.ArchiveError))
-        _, story = _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout,
+                                 tripleo_archive.ArchiveError, tripleo_osd_flags.OsdFlagsError))
+        _, story = _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout, ceph_command,
                               'TripleO upgrade preparation of {} failed while {}: {}{}.'.format(
                                   node, step, '' if known else type(exc).__name__ + ': ', exc))
         raise PrepareError(story) from exc
@@ -150,7 +162,8 @@ def prepare_node(values, run_id=None, record_path=None, bus_address=None, os_rel
     return prepare(client, systemd, node, items, values['compression'],
                    state_file=record_path or tripleo_prepare_record.PATH,
                    pcs_command=pcs_command, os_release_file=os_release_file or tripleo_node.OS_RELEASE,
-                   run_id=run_id, database_datadir=values.get('database_datadir') or '')
+                   run_id=run_id, database_datadir=values.get('database_datadir') or '',
+                   ceph_command=values.get('ceph_command') or ())
 
 
 def services_kept_disabled(record):
@@ -166,11 +179,12 @@ def services_kept_disabled(record):
 
 
 def abort(client, systemd, node, record_path=tripleo_prepare_record.PATH, os_release_file=OS_RELEASE,
-          pcs_command=('pcs',), pcs_timeout=PCS_TIMEOUT):
+          pcs_command=('pcs',), pcs_timeout=PCS_TIMEOUT, ceph_command=()):
     """
     Undo a prepare whose upgrade will not happen (leapp failed after it, or the reboot is called off):
-    enable and start what the record lists, start the Pacemaker node, release the lease, and report
-    the node ``failed`` with the story. Safe to re-run: without a record only the lease is released.
+    enable and start what the record lists, start the Pacemaker node, release and unset the Ceph OSD
+    flags the daemon says this node must clear, release the lease, and report the node ``failed`` with
+    the story. Safe to re-run: without a record only the OSD flags and the lease are released.
 
     :return: the story (what runs again)
     :raises PrepareError: the node has booted the new OS (the record belongs to the restore now), the
@@ -183,12 +197,18 @@ def abort(client, systemd, node, record_path=tripleo_prepare_record.PATH, os_rel
     release = os_release(os_release_file)
     if record is None:
         try:
+            unset, still_held = tripleo_osd_flags.release_and_unset(client, node, ceph_command)
+        except tripleo_osd_flags.OsdFlagsError as exc:
+            raise PrepareError('{} has no prepare record ({}), so nothing is stopped to undo, but its Ceph OSD '
+                               'flags are not released: {}; its lease is kept'.format(node, record_path, exc)) from exc
+        try:
             client.release_lease(node)
         except DaemonError as exc:
             raise PrepareError('{} has no prepare record ({}), so nothing is stopped to undo, but its lease could '
                                'not be released: {}'.format(node, record_path, exc)) from exc
-        return '{} has no prepare record ({}): nothing to start again; its lease is released.'.format(
-            node, record_path)
+        flags = ' ' + tripleo_osd_flags.describe_release(node, unset, still_held) if unset or still_held else ''
+        return '{} has no prepare record ({}): nothing to start again; its lease is released.{}'.format(
+            node, record_path, flags)
     prepared_on = record.get('os_release')
     if record.get('phase') == 'upgraded' or (prepared_on and _major(release) != _major(prepared_on)):
         raise PrepareError(
@@ -200,7 +220,7 @@ def abort(client, systemd, node, record_path=tripleo_prepare_record.PATH, os_rel
     record.setdefault('disabled_units', [])
     record.setdefault('pacemaker_stopped', False)
     complete, story = _roll_back(client, systemd, node, record, record_path, pcs_command, pcs_timeout,
-                                 'The upgrade of {} was aborted after its preparation.'.format(node))
+                                 ceph_command, 'The upgrade of {} was aborted after its preparation.'.format(node))
     try:
         client.put_status(node, 'failed', os_release=release, error=story)
     except DaemonError as exc:
@@ -219,8 +239,11 @@ def _pcs(pcs_command, args, timeout):
     tripleo_commands.run(list(pcs_command) + args, timeout=timeout + 60)
 
 
-def _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout, what_failed):
-    """Enable and start everything recorded, then release the lease; returns (all runs again, the whole story)."""
+def _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeout, ceph_command, what_failed):
+    """
+    Enable and start everything recorded, release the Ceph OSD flags it held, then release the lease; returns
+    (all runs again, the whole story).
+    """
     problems, story = [], [what_failed]
     try:
         systemd.enable(state['disabled_units'])
@@ -239,6 +262,14 @@ def _roll_back(client, systemd, node, state, state_file, pcs_command, pcs_timeou
             _pcs(pcs_command, ['cluster', 'start', '--request-timeout={}'.format(pcs_timeout)], pcs_timeout)
             story.append('The Pacemaker cluster runs again on this node.')
         except tripleo_commands.CommandFailed as exc:
+            problems.append(str(exc))
+    if state.get(tripleo_osd_flags.RECORD_KEY):
+        # The node's OSDs are back: the cluster may react to OSDs going down again (unless another node holds it).
+        try:
+            unset, still_held = tripleo_osd_flags.release_and_unset(client, node, ceph_command)
+            story.append(tripleo_osd_flags.describe_release(node, unset, still_held))
+            del state[tripleo_osd_flags.RECORD_KEY]
+        except tripleo_osd_flags.OsdFlagsError as exc:
             problems.append(str(exc))
     if problems:
         state['phase'] = 'failed'

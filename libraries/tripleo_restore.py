@@ -20,7 +20,7 @@ ends the node's lease so that the next node of its role may go down.
 import os
 
 from . import tripleo_archive, tripleo_node, tripleo_persist, tripleo_prepare_record, tripleo_single_database
-from . import tripleo_transfer
+from . import tripleo_transfer, tripleo_leapp_result
 from .tripleo_helper_client import DaemonError, HelperClient
 from .tripleo_systemd import Systemd, SystemdError
 
@@ -80,21 +80,27 @@ def restore(client, systemd, node, restore_mode='missing-only', state_file=tripl
     return {'restored': restored, 'enabled_units': state['disabled_units'], 'os_release': release}
 
 
-def restore_node(values, run_id=None, record_path=None, bus_address=None, os_release_file=None):
+def restore_node(values, run_id=None, record_path=None, bus_address=None, os_release_file=None,
+                 migration_results=None):
     """
     Restore this node from its validated configuration (tripleo_config) and prepare's record: the
-    entry point of the FirstBoot actor.
+    entry point of the FirstBoot actor. First leapp's own result record is checked
+    (tripleo_leapp_result): an upgrade leapp marks failed is reported ``failed`` and nothing is restored.
 
     :raises RestoreError: naming the step; the record stays for a re-run
     """
     record_path = record_path or tripleo_prepare_record.PATH
     try:
         client = HelperClient.from_config(values)
+        client = tripleo_leapp_result.verified(client, values['node_name'], run_id,
+                                               migration_results or tripleo_leapp_result.PATH,
+                                               tripleo_node.os_release(os_release_file or tripleo_node.OS_RELEASE))
         systemd = Systemd(bus_address)
         return restore(client, systemd, values['node_name'], values['restore_mode'], state_file=record_path,
                        os_release_file=os_release_file or tripleo_node.OS_RELEASE, run_id=run_id,
                        work_dir=os.path.dirname(record_path))
-    except (DaemonError, SystemdError, tripleo_prepare_record.RecordError) as exc:
+    except (DaemonError, SystemdError, tripleo_prepare_record.RecordError,
+            tripleo_leapp_result.LeappResultError) as exc:
         raise RestoreError('restoring {} did not start: {}'.format(values['node_name'], exc)) from exc
 
 

@@ -5,4 +5,5 @@ pytest_plugins = [
     'testing.systemd_bus',
     'testing.rpmdb',
     'testing.mariadb',
+    'testing.ceph_cluster',
 ]

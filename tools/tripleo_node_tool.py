@@ -36,6 +36,8 @@ def add_config_arguments(parser):
     group.add_argument('--ca-file', help='overrides ca_file')
     group.add_argument('--node', help='overrides node_name (this node\'s name at the daemon)')
     group.add_argument('--timeout', type=float, help='overrides request_timeout (seconds)')
+    group.add_argument('--ceph-command', help='overrides ceph_command (one command line, e.g. '
+                                              '"cephadm shell -- ceph")')
 
 
 def configuration(args):
@@ -43,7 +45,8 @@ def configuration(args):
     from tripleo_upgrade_libraries import tripleo_config
     values, findings = tripleo_config.load(args.config_dir, overrides={
         'daemon_url': args.daemon_url, 'token_file': args.token_file, 'ca_file': args.ca_file,
-        'node_name': args.node, 'request_timeout': args.timeout})
+        'node_name': args.node, 'request_timeout': args.timeout,
+        'ceph_command': getattr(args, 'ceph_command', None)})
     if findings:
         raise ToolError('the tripleo_upgrade configuration cannot be used:\n' + '\n'.join(
             '  - {} {}'.format(f.summary, f.remediation or '') for f in findings))

@@ -8,8 +8,10 @@ class TripleoPrepare(Actor):
     """
     Take the node down for the upgrade, the last thing before the reboot.
 
-    Acquires this node's lease from the helper daemon (a refusal stops the upgrade, nothing
-    touched), stops this node's Pacemaker membership and stops and disables the tripleo_* units
+    Acquires this node's lease from the helper daemon, with the ceph-mon quorum it sees (a refusal
+    stops the upgrade, nothing touched); on a node hosting Ceph OSDs holds the OSD flags at the
+    daemon and sets them (noout, norecover, nobackfill, norebalance, nodeep-scrub) through
+    ceph_command; stops this node's Pacemaker membership and stops and disables the tripleo_* units
     (never ceph-mon), persists the node's data to the daemon and reports "prepared". The disabled
     services go to SystemdServicesTasks.to_disable, or leapp would enable them again at its
     Finalization, before the data is restored. If anything fails after the lease, everything it

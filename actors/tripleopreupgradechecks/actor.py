@@ -12,7 +12,9 @@ class TripleoPreupgradeChecks(Actor):
     Inhibitors: the helper daemon is unreachable, its TLS certificate is not trusted or this
     node's token is refused; the daemon would refuse this node's upgrade lease now (with its
     reasons); a database transfer flag is present; the undercloud lacks space for this node's
-    persisted data. Informational: the one-by-one controller procedure (Corosync), L3 agent
+    persisted data; a node hosting Ceph OSDs cannot reach the cluster through ceph_command. An
+    inhibitor an admin accepted at the daemon (by its report key) is reported without inhibiting,
+    naming who accepted it and why. Informational: the one-by-one controller procedure (Corosync), L3 agent
     sidecars restarting, a single controller's database going through persist and restore.
     """
 

@@ -11,7 +11,8 @@ class TripleoReportUpload(Actor):
 
     Every report of this run (title, severity, inhibitor or not, key, summary, remediation)
     becomes this node's ``preupgrade`` status, so that ``tripleo-upgrade-helper status`` shows
-    the inhibitors of all nodes in one place. An unreachable daemon is logged as a warning and
+    the inhibitors of all nodes in one place. With it goes the ceph-mon quorum this node sees
+    now, when it can see the cluster. An unreachable daemon is logged as a warning and
     does not fail the run: the pre-upgrade checks already reported it.
     """
 

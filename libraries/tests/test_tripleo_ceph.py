@@ -100,3 +100,74 @@ def test_podman_absent_is_unknown_presence(tmp_path):
     result = tripleo_ceph.mon_status('controller-0', container_cli=str(tmp_path / 'podman'))
     assert result['hosts_mon'] is None
     assert result['reason'].startswith('cannot tell whether this node hosts a ceph-mon: cannot run')
+
+
+# --- the OSD flags and the quorum through ceph_command (the stand-in ceph CLI of testing/fake_ceph.py) -------------
+
+def test_set_and_unset_osd_flags_show_in_osd_dump_as_an_operator_sees_them(ceph_cluster):
+    for flag in tripleo_ceph.OSD_FLAGS:
+        tripleo_ceph.set_osd_flag(ceph_cluster.command, flag)
+    tripleo_ceph.set_osd_flag(ceph_cluster.command, 'noout')  # already set: no change, no error
+    # ceph's own order of the flags string, with the flags a Nautilus+ cluster always has.
+    assert ceph_cluster.dump_flags() == ['noout', 'nobackfill', 'norebalance', 'norecover', 'nodeep-scrub',
+                                         'sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit']
+    assert tripleo_ceph.osd_flags(ceph_cluster.command) == sorted(
+        list(tripleo_ceph.OSD_FLAGS) + ['pglog_hardlimit', 'purged_snapdirs', 'recovery_deletes', 'sortbitwise'])
+    tripleo_ceph.unset_osd_flag(ceph_cluster.command, 'noout')
+    assert 'noout' not in ceph_cluster.dump_flags() and 'norecover' in ceph_cluster.dump_flags()
+    assert ceph_cluster.calls()[:2] == ['osd set noout', 'osd set norecover']
+
+
+def test_ceph_refusing_a_flag_names_the_command_and_ceph_error(ceph_cluster):
+    with pytest.raises(tripleo_ceph.CephError) as error:
+        tripleo_ceph.set_osd_flag(ceph_cluster.command, 'nosuchflag')
+    assert 'osd set nosuchflag` failed with exit code 22' in str(error.value)
+    assert 'Invalid command: nosuchflag not in' in str(error.value)
+
+
+def test_unreachable_cluster_is_one_clear_error(ceph_cluster):
+    ceph_cluster.update(down=True)
+    with pytest.raises(tripleo_ceph.CephError) as error:
+        tripleo_ceph.osd_flags(ceph_cluster.command)
+    assert 'osd dump --format json` failed with exit code 1' in str(error.value)
+    assert 'RADOS timed out' in str(error.value)
+
+
+def test_no_ceph_command_says_which_key_to_set():
+    with pytest.raises(tripleo_ceph.CephError) as error:
+        tripleo_ceph.set_osd_flag([], 'noout')
+    assert 'tripleo_upgrade.ceph_command' in str(error.value) and 'osd set noout' in str(error.value)
+
+
+def test_osd_units_of_ceph_ansible_and_cephadm_are_found(systemd_bus):
+    from tripleo_upgrade_libraries.tripleo_systemd import Systemd
+    systemd_bus.load([systemd_bus.unit('ceph-osd@0.service'), systemd_bus.unit('ceph-osd@3.service'),
+                      systemd_bus.unit('ceph-4b5c8c0a-ff60-454b-a1b4-9747aa737d19@osd.7.service'),
+                      systemd_bus.unit('ceph-4b5c8c0a-ff60-454b-a1b4-9747aa737d19@mon.controller-0.service'),
+                      systemd_bus.unit('ceph-mon@controller-0.service'),
+                      systemd_bus.unit('tripleo_nova_compute.service')])
+    assert tripleo_ceph.osd_units(Systemd(systemd_bus.address)) == [
+        'ceph-4b5c8c0a-ff60-454b-a1b4-9747aa737d19@osd.7.service', 'ceph-osd@0.service', 'ceph-osd@3.service']
+    systemd_bus.load([systemd_bus.unit('ceph-mon@controller-0.service')])
+    assert tripleo_ceph.osd_units(Systemd(systemd_bus.address)) == []
+
+
+def test_quorum_through_ceph_command_on_a_node_without_monitor(ceph_cluster, tmp_path):
+    import datetime
+    ceph_cluster.set_quorum(['controller-0', 'controller-1'])
+    seen = tripleo_ceph.observe_quorum('compute-0', ceph_cluster.command, container_cli=str(tmp_path / 'no-podman'),
+                                       now=datetime.datetime(2026, 11, 26, 12, 0, 5, 123))
+    assert seen == {'in': ['controller-0', 'controller-1'], 'out': ['controller-2'],
+                    'observed_at': '2026-11-26T12:00:05Z', 'observed_by': 'compute-0'}
+    ceph_cluster.update(down=True)
+    assert tripleo_ceph.observe_quorum('compute-0', ceph_cluster.command,
+                                       container_cli=str(tmp_path / 'no-podman')) is None
+    assert tripleo_ceph.observe_quorum('compute-0', [], container_cli=str(tmp_path / 'no-podman')) is None
+
+
+def test_quorum_of_a_monitor_host_comes_from_its_own_monitor(fake_podman):
+    fake_podman('ceph-mon-controller-1', read('quorum_status-3mons.json'))
+    seen = tripleo_ceph.observe_quorum('controller-1')
+    assert (seen['in'], seen['out'], seen['observed_by']) == (
+        ['controller-0', 'controller-1', 'controller-2'], [], 'controller-1')
+    assert seen['observed_at'].endswith('Z')

@@ -9,6 +9,7 @@ import pytest
 
 from testing.daemon import DaemonProcess
 from tripleo_upgrade_libraries import tripleo_archive, tripleo_checks, tripleo_config, tripleo_facts
+from tripleo_upgrade_libraries import tripleo_status_report
 from tripleo_upgrade_libraries.tripleo_helper_client import HelperClient
 
 
@@ -200,3 +201,138 @@ def test_every_fact_a_probe_could_not_establish_is_listed_with_its_reason(tmp_pa
     assert str(tmp_path / 'no-podman') in unknown['ceph-mon on this node']
     finding = tripleo_checks._unknown_facts(facts)
     assert (finding.key, finding.severity, finding.inhibitor) == ('tripleo_upgrade.facts.unknown', 'low', False)
+
+
+# --- Ceph OSD nodes, accepted inhibitors, stable report keys ---------------------------------------------------------
+
+def test_osd_node_without_ceph_command_is_an_inhibitor_and_a_working_one_passes(helper_daemon, systemd_bus, tmp_path,
+                                                                                ceph_cluster):
+    systemd_bus.load([systemd_bus.unit('ceph-osd@2.service'), systemd_bus.unit('tripleo_nova_compute.service')])
+    config = dict(tripleo_config.DEFAULTS, node_name='hci-0')
+    [finding] = tripleo_checks.ceph_osd_findings(config, 'hci-0', systemd_bus.address)
+    assert (finding.key, finding.inhibitor) == ('tripleo_upgrade.ceph.osd_command', True)
+    assert 'ceph-osd@2.service' in finding.summary and 'ceph_command' in finding.remediation
+
+    config['ceph_command'] = ceph_cluster.command
+    assert tripleo_checks.ceph_osd_findings(config, 'hci-0', systemd_bus.address) == []
+    ceph_cluster.update(down=True)
+    [finding] = tripleo_checks.ceph_osd_findings(config, 'hci-0', systemd_bus.address)
+    assert (finding.key, finding.inhibitor) == ('tripleo_upgrade.ceph.unreachable', True)
+    assert 'RADOS timed out' in finding.summary
+
+    systemd_bus.load([systemd_bus.unit('tripleo_nova_compute.service')])
+    assert tripleo_checks.ceph_osd_findings(dict(config, ceph_command=[]), 'hci-0', systemd_bus.address) == []
+
+
+def _accept(daemon, key, scope, target, reason):
+    response = daemon.admin().post(daemon.url + '/v1/inhibitors/accepted',
+                                   json={'key': key, 'scope': scope, 'target': target, 'reason': reason})
+    assert response.status_code in (200, 201), response.text
+
+
+def test_an_accepted_inhibitor_becomes_a_report_saying_who_accepted_it_and_why(controllers, tmp_path):
+    flags = tmp_path / 'flags'
+    flags.mkdir()
+    (flags / 'var-lib-mysql').write_text('transfer 3 from controller-1, sealed\n')
+    config = config_for(controllers, 'controller-1', tmp_path)
+    findings = by_key(tripleo_checks.preupgrade_findings(config, None, flag_dir=str(flags)))
+    assert findings['tripleo_upgrade.transfer_flag'].inhibitor
+
+    _accept(controllers, 'tripleo_upgrade.transfer_flag', 'node', 'controller-1',
+            'controller-1 is rebuilt from scratch, its database is not used')
+    findings = by_key(tripleo_checks.preupgrade_findings(config, None, flag_dir=str(flags)))
+    accepted = findings['tripleo_upgrade.transfer_flag']
+    assert not accepted.inhibitor
+    assert accepted.title.startswith('Accepted inhibitor: A database transfer already happened')
+    assert 'was accepted for this node by admin at ' in accepted.summary
+    assert accepted.summary.endswith(': controller-1 is rebuilt from scratch, its database is not used')
+    assert 'tripleo-upgrade-helper inhibitors revoke' in accepted.remediation
+    # Accepted for controller-1 only: controller-2 still has it as an inhibitor.
+    other = by_key(tripleo_checks.preupgrade_findings(config_for(controllers, 'controller-2', tmp_path), None,
+                                                      flag_dir=str(flags)))
+    assert other['tripleo_upgrade.transfer_flag'].inhibitor
+
+
+def test_a_role_wide_acceptance_applies_but_never_to_the_lease(controllers, tmp_path):
+    controllers.admin().post(controllers.url + '/v1/nodes/controller-0/lease').raise_for_status()
+    _accept(controllers, 'tripleo_upgrade.lease.refused', 'role', 'Controller', 'we know')
+    flags = tmp_path / 'flags'
+    flags.mkdir()
+    (flags / 'var-lib-mysql').write_text('sealed\n')
+    _accept(controllers, 'tripleo_upgrade.transfer_flag', 'role', 'Controller', 'role rebuilt')
+    findings = by_key(tripleo_checks.preupgrade_findings(config_for(controllers, 'controller-1', tmp_path), None,
+                                                         flag_dir=str(flags)))
+    assert findings['tripleo_upgrade.lease.refused'].inhibitor
+    assert not findings['tripleo_upgrade.transfer_flag'].inhibitor
+    assert 'accepted for its role Controller by admin' in findings['tripleo_upgrade.transfer_flag'].summary
+
+
+def test_an_unreachable_daemon_stays_one_inhibitor_without_asking_for_acceptances(controllers, tmp_path):
+    flags = tmp_path / 'flags'
+    flags.mkdir()
+    (flags / 'var-lib-mysql').write_text('sealed\n')
+    config = config_for(controllers, 'controller-1', tmp_path, request_timeout=5.0)
+    controllers.kill()
+    client = HelperClient(controllers.url, controllers.tokens['controller-1'], timeout=5, retries=0)
+    findings = by_key(tripleo_checks.preupgrade_findings(config, None, client=client, flag_dir=str(flags)))
+    assert findings['tripleo_upgrade.daemon.unreachable'].inhibitor
+    assert findings['tripleo_upgrade.transfer_flag'].inhibitor
+    assert 'tripleo_upgrade.inhibitors.acceptances_unknown' not in findings
+
+
+def _text(node):
+    """The string of a literal node on every Python (3.6 parses it as ast.Str, 3.8+ as ast.Constant)."""
+    value = getattr(node, 'value', getattr(node, 's', None))
+    return value if type(node).__name__ in ('Str', 'Constant') and isinstance(value, str) else None
+
+
+def test_report_keys_are_fixed_strings_so_an_acceptance_keeps_matching():
+    """Every Finding the node side creates has a literal key (or the config key's name): never a value that varies."""
+    import ast
+    import glob
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tripleo_checks.__file__)))
+    keys, varying = [], []
+    for path in glob.glob(os.path.join(root, 'libraries', '*.py')) + glob.glob(
+            os.path.join(root, 'actors', '*', 'libraries', '*.py')):
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        for call in ast.walk(tree):
+            if not (isinstance(call, ast.Call) and getattr(call.func, 'id', getattr(call.func, 'attr', None)) ==
+                    'Finding'):
+                continue
+            for keyword in call.keywords:
+                if keyword.arg != 'key':
+                    continue
+                value = keyword.value
+                if _text(value):
+                    keys.append(_text(value))
+                elif (isinstance(value, ast.Call) and getattr(value.func, 'attr', None) == 'format'
+                      and _text(value.func.value) in ('tripleo_upgrade.config.{}', 'tripleo_upgrade.packages.{}')):
+                    # the name of a configuration key (tripleo_config.KEYS), a fixed set
+                    keys.append(_text(value.func.value).format('<configuration key>'))
+                else:
+                    varying.append('{}:{}'.format(os.path.basename(path), call.lineno))
+    assert varying == []
+    assert 'tripleo_upgrade.transfer_flag' in keys and 'tripleo_upgrade.ceph.osd_command' in keys
+    assert all(k.startswith('tripleo_upgrade.') for k in keys)
+
+
+def test_the_dry_run_carries_the_quorum_this_node_sees(controllers, tmp_path, ceph_cluster):
+    ceph_cluster.set_quorum(['controller-1', 'controller-2'])
+    config = config_for(controllers, 'controller-2', tmp_path, ceph_command=ceph_cluster.command)
+    findings = by_key(tripleo_checks.preupgrade_findings(config, None, flag_dir=str(tmp_path / 'flags')))
+    refused = findings['tripleo_upgrade.lease.refused']
+    assert refused.inhibitor and 'controller-0: out of quorum per controller-2 at ' in refused.summary
+
+
+def test_a_refusal_only_for_the_last_reports_inhibitors_does_not_inhibit_again(controllers, tmp_path):
+    client = HelperClient(controllers.url, controllers.tokens['controller-1'], timeout=10)
+    inhibitor = {'key': 'tripleo_upgrade.transfer_flag', 'title': 'A database transfer already happened on this node',
+                 'summary': 'flag', 'severity': 'high', 'groups': ['inhibitor']}
+    tripleo_status_report.send_preupgrade(client, 'controller-1', tripleo_status_report.status_entries([inhibitor]))
+    # The flag is gone now: this run has no inhibitor of its own, the daemon still holds the last report's.
+    findings = by_key(tripleo_checks.preupgrade_findings(config_for(controllers, 'controller-1', tmp_path), None,
+                                                         flag_dir=str(tmp_path / 'flags')))
+    assert [f.key for f in findings.values() if f.inhibitor] == []
+    previous = findings['tripleo_upgrade.lease.previous_inhibitors']
+    assert 'tripleo_upgrade.transfer_flag' in previous.summary and 'replaces the previous one' in previous.summary

@@ -252,3 +252,33 @@ def test_the_packaged_example_is_a_valid_section_on_this_python(tmp_path, token_
     (conf_dir / 'tripleo_upgrade.yaml').write_text('\n'.join(lines) + '\n')
     _, findings = tripleo_config.load(str(conf_dir), overrides={'token_file': token_file, 'ca_file': ''})
     assert findings == []
+
+
+@pytest.mark.parametrize('line, argv', [
+    ('ceph_command: [podman, exec, ceph-mon-controller-0, ceph]', ['podman', 'exec', 'ceph-mon-controller-0', 'ceph']),
+    ('ceph_command: "cephadm shell -- ceph"', ['cephadm', 'shell', '--', 'ceph']),
+    ('ceph_command: "/usr/bin/ceph --cluster \'ceph\'"', ['/usr/bin/ceph', '--cluster', 'ceph']),
+    ('ceph_command:', []),
+])
+def test_ceph_command_is_an_argv_prefix(configure, line, argv):
+    values, findings = configure(line)
+    assert findings == []
+    assert values['ceph_command'] == argv
+
+
+@pytest.mark.parametrize('line, expected', [
+    ('ceph_command: "podman exec \'ceph-mon"', 'cannot be split into a command and its arguments'),
+    ('ceph_command: [podman, "", ceph]', 'every word must be non-empty text on one line'),
+    ('ceph_command: {podman: exec}', 'is neither a command line nor a list of its words'),
+    ('ceph_command: "--cluster ceph"', 'starts with an option, not the program to run'),
+    ('ceph_command: "bin/ceph"', 'the program bin/ceph is a relative path'),
+    ('ceph_command: "cephadm shell -- ceph osd"', "ends with the ceph subcommand 'osd'"),
+])
+def test_a_bad_ceph_command_names_the_key_and_what_to_write(configure, conf_dir, line, expected):
+    values, findings = configure(line)
+    assert values is None
+    finding = only(findings)
+    assert finding.key == 'tripleo_upgrade.config.ceph_command'
+    assert expected in finding.summary
+    assert 'cephadm shell -- ceph' in finding.remediation
+    assert str(conf_dir / 'tripleo_upgrade.yaml') in finding.summary

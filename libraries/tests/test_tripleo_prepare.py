@@ -273,10 +273,15 @@ def test_abort_after_prepare_brings_the_node_back_and_frees_its_lease(node):
     assert _running(units) == running_before
     assert all(units[n]['unit_file_state'] == 'enabled' for n in TRIPLEO_UNITS + ['pacemaker.service'])
     assert node.pcs_calls()[-1].startswith('cluster start')
-    assert node.other_may_take_the_lease()
     assert not os.path.exists(node.state_file)
     status = node.status()
     assert status['phase'] == 'failed' and 'aborted after its preparation' in status['error']
+    # Its lease is released; the failed report paused the fleet (rule node-failed) until an admin resumes it.
+    fleet = node.daemon.admin().get(node.daemon.url + '/v1/status').json()
+    assert fleet['leases'] == [] and fleet['paused']['rule'] == 'node-failed'
+    assert not node.other_may_take_the_lease()
+    node.daemon.admin().post(node.daemon.url + '/v1/fleet/resume', json={'reason': 'abort checked'}).raise_for_status()
+    assert node.other_may_take_the_lease()
     assert 'lease of controller-0 was released' in story
 
     again = _abort(node)
@@ -291,3 +296,29 @@ def test_abort_refuses_on_a_node_that_booted_the_new_os(node):
     assert 'was prepared on OS 8.4 and now runs OS 9.2' in str(error.value)
     assert not node.other_may_take_the_lease()
     assert os.path.exists(node.state_file)
+
+
+def test_the_lease_request_carries_the_quorum_this_node_sees(tmp_path, systemd_bus, helper_daemon, ceph_cluster):
+    # Three ceph-mon controllers; the registry alone would let one go (2 left), but this node sees controller-2's
+    # monitor out of quorum, so only controller-1's would be left: the daemon refuses on the live facts.
+    systemd_bus.load([systemd_bus.unit('tripleo_haproxy.service')])
+    for name in ('controller-0', 'controller-1', 'controller-2'):
+        helper_daemon.add_node(name, 'Controller', ceph_mon=True, one_by_one=True)
+    client = HelperClient(helper_daemon.url, helper_daemon.tokens[NODE], retries=0)
+    ceph_cluster.set_quorum(['controller-0', 'controller-1'])
+
+    def prepare():
+        return tripleo_prepare.prepare(client, Systemd(systemd_bus.address), NODE, {},
+                                       state_file=str(tmp_path / 'prepare-state.json'), pcs_command=['false'],
+                                       ceph_command=ceph_cluster.command)
+
+    with pytest.raises(PrepareError) as error:
+        prepare()
+    message = str(error.value)
+    assert message.startswith('the helper daemon refused the upgrade lease for controller-0, nothing was stopped: ')
+    assert 'not counted: controller-2: out of quorum per controller-0 at ' in message
+    assert systemd_bus.calls('StopUnit') == []
+
+    ceph_cluster.set_quorum(['controller-0', 'controller-1', 'controller-2'])  # the monitor is back
+    assert prepare()['phase'] == 'prepared'
+    assert ceph_cluster.calls().count('quorum_status -f json') == 2

@@ -45,3 +45,17 @@ def test_unreachable_daemon_gives_a_sentence_not_an_exception(helper_daemon):
     assert message.startswith('the pre-upgrade report of controller-1 was not sent to the helper daemon: PUT ')
     # Refused, or reset by whatever took the freed port meanwhile (other test runs on this machine): no answer.
     assert 'unreachable' in message or 'the connection to the daemon failed' in message
+
+
+def test_the_report_carries_the_quorum_this_node_sees_and_the_daemon_counts_it(helper_daemon, ceph_cluster):
+    for name in ('controller-0', 'controller-1', 'controller-2'):
+        helper_daemon.add_node(name, 'Controller', ceph_mon=True, one_by_one=True)
+    ceph_cluster.set_quorum(['controller-0', 'controller-1'])
+    client = HelperClient(helper_daemon.url, helper_daemon.tokens['controller-1'], timeout=10)
+    assert tripleo_status_report.send_preupgrade(client, 'controller-1', [],
+                                                 ceph_command=ceph_cluster.command) is None
+    assert ceph_cluster.calls() == ['quorum_status -f json']
+    # controller-0 asks without facts of its own: controller-1's report is what keeps controller-2 from counting.
+    refused = helper_daemon.admin().post(helper_daemon.url + '/v1/nodes/controller-0/lease', params={'dry_run': 'true'})
+    assert refused.status_code == 409
+    assert 'controller-2: out of quorum per controller-1 at ' in ' '.join(refused.json()['reasons'])

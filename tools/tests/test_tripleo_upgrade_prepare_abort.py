@@ -49,6 +49,10 @@ def test_prepare_then_abort_from_the_configuration_alone(node, systemd_bus, help
     assert 'aborted after its preparation' in aborted.stdout
     units = systemd_bus.units()
     assert [(units[n]['active_state'], units[n]['unit_file_state']) for n in UNITS] == [('active', 'enabled')] * 2
+    # The lease is released, and the failed report paused the fleet until an admin resumes it.
+    assert helper_daemon.admin().get(helper_daemon.url + '/v1/status').json()['leases'] == []
+    assert helper_daemon.admin().post(helper_daemon.url + '/v1/nodes/compute-1/lease').status_code == 409
+    helper_daemon.admin().post(helper_daemon.url + '/v1/fleet/resume', json={'reason': 'checked'}).raise_for_status()
     assert helper_daemon.admin().post(helper_daemon.url + '/v1/nodes/compute-1/lease').status_code == 200
 
     again = run('tripleo-upgrade-abort', '--config-dir', node['conf'], '--record', node['record'], env=node['env'])
@@ -93,3 +97,44 @@ def test_config_check_names_what_would_stop_leapp(tmp_path):
     done = run('tripleo-upgrade-config-check', '--config-dir', str(conf_dir))
     assert done.returncode == 0, done.stdout
     assert 'usable (node controller-0, daemon https://uc:8990)' in done.stdout
+
+
+OSD_UNITS = ['ceph-osd@1.service', 'ceph-osd@5.service']
+OUR_FLAGS = ['noout', 'nobackfill', 'norebalance', 'norecover', 'nodeep-scrub']  # in `ceph osd dump` order
+
+
+def test_an_osd_node_holds_the_osd_flags_while_down_and_complete_clears_them(node, systemd_bus, helper_daemon,
+                                                                             ceph_cluster):
+    systemd_bus.load([systemd_bus.unit(name) for name in UNITS + OSD_UNITS])
+    ceph = ['--ceph-command', ' '.join(ceph_cluster.command)]
+    prepared = run('tripleo-upgrade-prepare', '--config-dir', node['conf'], '--record', node['record'], *ceph,
+                   env=node['env'])
+    assert prepared.returncode == 0, prepared.stderr
+    assert ceph_cluster.dump_flags()[:5] == OUR_FLAGS
+
+    completed = run('tripleo-upgrade-complete', '--config-dir', node['conf'], *ceph, env=node['env'])
+    assert completed.returncode == 0, completed.stderr
+    assert 'compute-0 reported completed' in completed.stdout and 'its lease is released' in completed.stdout
+    assert 'Ceph OSD flags unset: nobackfill, nodeep-scrub, noout, norebalance, norecover.' in completed.stdout
+    assert ceph_cluster.dump_flags() == ['sortbitwise', 'recovery_deletes', 'purged_snapdirs', 'pglog_hardlimit']
+    assert helper_daemon.admin().post(helper_daemon.url + '/v1/nodes/compute-1/lease').status_code == 200
+
+
+def test_complete_keeps_the_lease_while_the_flags_cannot_be_unset(node, systemd_bus, helper_daemon, ceph_cluster):
+    systemd_bus.load([systemd_bus.unit(name) for name in UNITS + OSD_UNITS])
+    ceph = ['--ceph-command', ' '.join(ceph_cluster.command)]
+    assert run('tripleo-upgrade-prepare', '--config-dir', node['conf'], '--record', node['record'], *ceph,
+               env=node['env']).returncode == 0
+    ceph_cluster.update(down=True)
+    completed = run('tripleo-upgrade-complete', '--config-dir', node['conf'], *ceph, env=node['env'])
+    assert completed.returncode == 1
+    assert completed.stderr.startswith('tripleo-upgrade-complete: error: compute-0 reported completed, but the '
+                                       'helper daemon says compute-0 must clear the Ceph OSD flag(s) ')
+    assert 'RADOS timed out' in completed.stderr and 'its lease is kept' in completed.stderr
+    assert helper_daemon.admin().post(helper_daemon.url + '/v1/nodes/compute-1/lease').status_code == 409
+
+    ceph_cluster.update(down=False)
+    again = run('tripleo-upgrade-complete', '--config-dir', node['conf'], *ceph, env=node['env'])
+    assert again.returncode == 0, again.stderr
+    assert ceph_cluster.dump_flags()[0] == 'sortbitwise'
+    assert helper_daemon.admin().post(helper_daemon.url + '/v1/nodes/compute-1/lease').status_code == 200

@@ -93,3 +93,20 @@ def test_known_facts_give_no_unknown_facts_report(current_actor_context, control
 def test_no_configuration_no_checks(current_actor_context):
     current_actor_context.run()
     assert not current_actor_context.consume(Report)
+
+
+def test_an_accepted_inhibitor_is_reported_without_inhibiting(current_actor_context, controllers, tmp_path):
+    flags = tmp_path / 'transfer-flags'
+    flags.mkdir()
+    (flags / 'var-lib-mysql').write_text('sealed\n')
+    accepted = controllers.admin().post(controllers.url + '/v1/inhibitors/accepted', json={
+        'key': 'tripleo_upgrade.transfer_flag', 'scope': 'role', 'target': 'Controller',
+        'reason': 'the controllers are rebuilt, their databases are not used'})
+    assert accepted.status_code == 201, accepted.text
+    current_actor_context.feed(config(controllers, 'controller-1', tmp_path), controller_facts('controller-1'))
+    current_actor_context.run()
+    report = reports(current_actor_context)['tripleo_upgrade.transfer_flag']
+    assert not is_inhibitor(report)
+    assert report['title'].startswith('Accepted inhibitor: ')
+    assert 'accepted for its role Controller by admin' in report['summary']
+    assert report['summary'].endswith('the controllers are rebuilt, their databases are not used')

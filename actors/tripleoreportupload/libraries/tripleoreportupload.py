@@ -20,7 +20,8 @@ def upload_report():
         problem = 'the pre-upgrade report of {} was not sent to the helper daemon: {}'.format(node, exc)
     else:
         problem = tripleo_status_report.send_preupgrade(client, node, entries,
-                                                        leapp_run_id=os.environ.get('LEAPP_EXECUTION_ID'))
+                                                        leapp_run_id=os.environ.get('LEAPP_EXECUTION_ID'),
+                                                        ceph_command=config.values.get('ceph_command'))
     if problem:
         api.current_logger().warning(problem)
     else:
