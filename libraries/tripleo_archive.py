@@ -7,7 +7,6 @@ SELinux contexts (a no-op where SELinux is off). Optionally compressed with zstd
 Paths are stored relative to ``/``, so an archive unpacks into any directory with the layout of
 the root file system; that is how restore stages a tree before moving it into place.
 """
-import fcntl
 import os
 import shutil
 import subprocess
@@ -34,20 +33,6 @@ class ArchiveError(Exception):
 
 class NotRootArchive(ArchiveError):
     """The archive holds relative names (such as a database push), not paths of the root file system."""
-
-
-# Linux's F_SETPIPE_SZ (Python 3.6's fcntl does not name it): a 1 MiB pipe to or from tar instead of 64 KiB lets a
-# chunk pass in one write and one wakeup instead of sixteen.
-F_SETPIPE_SZ = getattr(fcntl, 'F_SETPIPE_SZ', 1031)
-PIPE_SIZE = 1024 * 1024
-
-
-def widen_pipe(pipe):
-    """Ask for a 1 MiB pipe buffer; a kernel that refuses (fs.pipe-max-size lower) keeps the default, no harm."""
-    try:
-        fcntl.fcntl(pipe.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
-    except OSError:
-        pass
 
 
 def zstd_available():
@@ -85,7 +70,6 @@ def stream(paths, compression='none'):
                (ZSTD if compression == 'zstd' else []) + ['--'] + [_member(p) for p in paths])
     with tempfile.TemporaryFile() as errors:
         tar = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
-        widen_pipe(tar.stdout)
         try:
             while True:
                 chunk = tar.stdout.read(CHUNK)
@@ -141,10 +125,7 @@ class StreamExtractor(object):
                     '--preserve-permissions'] + METADATA_OPTIONS + (ZSTD if zstd else []))
         if self.paths:
             command += ['--'] + [_member(p) for p in self.paths]
-        # Unbuffered: each chunk goes to tar as it arrives, with no copy into a buffer first.
-        self._tar = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors,
-                                     bufsize=0)
-        widen_pipe(self._tar.stdin)
+        self._tar = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._errors)
 
     def write(self, chunk):
         if self._tar is None:
@@ -154,9 +135,7 @@ class StreamExtractor(object):
             self._start(self._head)
             chunk, self._head = self._head, b''
         try:
-            view = memoryview(chunk)
-            while view:
-                view = view[self._tar.stdin.write(view):]
+            self._tar.stdin.write(chunk)
         except BrokenPipeError:
             status = self._tar.wait()
             raise ArchiveError('tar stopped unpacking into {}: {}'.format(
