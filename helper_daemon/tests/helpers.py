@@ -5,8 +5,16 @@ import hashlib
 import http.client
 import os
 import socket
+import subprocess
 
+from testing.daemon import REPO_ROOT
 from testing.processes import NotReady, wait_for
+
+
+def helper(daemon, *args, timeout=60):
+    """Run `tripleo-upgrade-helper ARGS` against `daemon`, as an operator would; the finished process."""
+    return subprocess.run(daemon.command(*args), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=timeout)
 
 
 def sha256(data):

@@ -7,12 +7,9 @@ import subprocess
 
 import pytest
 
+from helper_daemon.tests.helpers import helper
 from testing.daemon import REPO_ROOT
 
-
-def helper(daemon, *args, timeout=60):
-    return subprocess.run(daemon.command(*args), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=timeout)
 
 
 @pytest.fixture

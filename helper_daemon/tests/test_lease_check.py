@@ -2,16 +2,11 @@
 --limit guard asks before it runs, against the daemon as a real process."""
 
 import json
-import subprocess
 
 import pytest
 
-from testing.daemon import REPO_ROOT
+from helper_daemon.tests.helpers import helper
 
-
-def helper(daemon, *args):
-    return subprocess.run(daemon.command(*args), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=60)
 
 
 @pytest.fixture

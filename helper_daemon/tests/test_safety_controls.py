@@ -2,19 +2,14 @@
 (by the admin, a failed node, a silent leased node), live ceph-mon quorum, Ceph OSD flags, per-role budgets and
 roles kept on the old OS; each through the API and the command line an operator uses."""
 
-import subprocess
 
 import pytest
 
-from testing.daemon import REPO_ROOT
+from helper_daemon.tests.helpers import helper
 
 INHIBITOR = {'key': 'tripleo_nic_names', 'title': 'Network interfaces named ethX', 'inhibitor': True}
 OTHER = {'key': 'xfs_ftype', 'title': 'XFS ftype=0', 'inhibitor': True}
 
-
-def helper(daemon, *args):
-    return subprocess.run(daemon.command(*args), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=60)
 
 
 @pytest.fixture
