@@ -11,6 +11,7 @@ dbus-python is imported when a Systemd is made, not with this module: leapp impo
 of the repository when it starts, and a node without python3-dbus must still get through
 ``leapp preupgrade`` to the inhibitor that says to install it.
 """
+import os
 import time
 from collections import namedtuple
 
@@ -63,9 +64,12 @@ class Systemd(object):
         """
         self.job_timeout = job_timeout
         self._dbus = dbus = import_dbus()
-        where = bus_address or 'the system bus'
+        # libdbus reads DBUS_SYSTEM_BUS_ADDRESS only once per process for its shared system bus: read it here, so the
+        # address in force now is the one used
+        address = bus_address or os.environ.get('DBUS_SYSTEM_BUS_ADDRESS')
+        where = address or 'the system bus'
         try:
-            self._bus = dbus.SystemBus() if bus_address is None else dbus.bus.BusConnection(bus_address)
+            self._bus = dbus.SystemBus() if address is None else dbus.bus.BusConnection(address)
             self._manager = dbus.Interface(self._bus.get_object(SYSTEMD, SYSTEMD_PATH), MANAGER)
         except dbus.exceptions.DBusException as exc:
             raise SystemdError('cannot reach systemd on {}: {}'.format(where, _describe(exc))) from exc
