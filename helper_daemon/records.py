@@ -361,10 +361,11 @@ def resume_fleet(conn: sqlite3.Connection, at: str) -> None:
                  "ON CONFLICT (id) DO UPDATE SET paused = 0, resumed_at = excluded.resumed_at", (at,))
 
 
-def leased_last_reports(conn: sqlite3.Connection) -> dict[str, tuple[str, Optional[str]]]:
-    """Leased node -> (lease since, its newest status report's time or None)."""
+def leased_last_reports(conn: sqlite3.Connection, since_before: str) -> dict[str, tuple[str, Optional[str]]]:
+    """Leased node -> (lease since, its newest status report's time or None), of the leases held since before
+    `since_before` (a utcnow() text)."""
     rows = conn.execute("SELECT node, since, (SELECT MAX(at) FROM node_events WHERE node_events.node = leases.node) "
-                        "AS last_at FROM leases").fetchall()
+                        "AS last_at FROM leases WHERE since < ?", (since_before,)).fetchall()
     return {r["node"]: (r["since"], r["last_at"]) for r in rows}
 
 

@@ -5,6 +5,7 @@ inside the caller's transaction, decided by policy.py; shared by the routers tha
 
 from __future__ import annotations
 
+import datetime
 import sqlite3
 from collections.abc import Iterable
 
@@ -17,8 +18,13 @@ def current_pause(conn: sqlite3.Connection, settings: Settings, now: str) -> tup
     pause = records.fleet_pause(conn)
     if pause is not None:
         return pause, False
-    due = policy.silent_pause(records.leased_last_reports(conn), records.last_resume(conn), now,
-                              settings.silent_node_pause_after)
+    limit = settings.silent_node_pause_after
+    if not limit:
+        return None, False
+    # Only a lease older than the limit can be silent for longer (its silence counts from its start at the
+    # earliest): in a burst of lease requests none is, and no report time is read.
+    since_before = (policy.parse_time(now) - datetime.timedelta(seconds=limit)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    due = policy.silent_pause(records.leased_last_reports(conn, since_before), records.last_resume(conn), now, limit)
     return due, due is not None
 
 
