@@ -38,7 +38,6 @@ REPO_ROOT = os.path.dirname(HERE)
 sys.path[:0] = [HERE, REPO_ROOT]
 
 import baselines  # noqa: E402
-from testing.daemon import DaemonProcess  # noqa: E402
 from testing.libraries import register_libraries_package  # noqa: E402
 
 NODE, ITEM = 'overcloud-controller-0', 'bench-tree'
@@ -107,6 +106,9 @@ def main():
         size_bytes = baselines.parse_size(args.size)
     except ValueError:
         parser.error('--size {!r}: give a size such as 1G or 256M'.format(args.size))
+
+    # Here, not at the top: testing.daemon imports pytest, which a node-side worker process must not pay for.
+    from testing.daemon import DaemonProcess
 
     work = tempfile.mkdtemp(prefix='bench-node-', dir=args.workdir)
     try:

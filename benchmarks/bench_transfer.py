@@ -17,6 +17,8 @@ each from a cold page cache (unless --warm) and timed until its data is on disk 
   target, through the helper daemon on loopback (plain HTTP), a fresh daemon and transfer per run;
 - daemon push || pull (downtime): both started together, the pull following the push through the daemon;
   the downtime is push start to pull sealed (zstd, the push's default where zstd is installed);
+  every pull replaces a freshly installed target datadir (put back before each run, untimed), so no run also
+  pays for removing the 2 GiB that the previous run pulled;
 - push || pull, uncompressed: the same with `--compress none` (a node without zstd).
 
 Printed per method: median wall time and its range, MiB/s, median CPU-seconds (every process of the method: tar,
@@ -199,9 +201,11 @@ class DaemonTransfers(object):
         subprocess.run(['sync'], check=True)
 
 
-def measure_daemon(transfers, method, source, target, runs, cold):
+def measure_daemon(transfers, method, source, target, runs, cold, fresh_target):
     results = []
     for _ in range(runs):
+        shutil.rmtree(target)
+        shutil.copytree(fresh_target, target, symlinks=True)
         pid = transfers.open()
         try:
             results.append(baselines.measure_once(lambda: method(source, target), (pid,), cold))
@@ -265,15 +269,17 @@ def main():
                     after_each=copied(rsync_dst))
 
         target = MariaDBServer(os.path.join(workdir, 'target'), log_file_size='96M').install()
+        fresh_target = target.datadir + '.fresh'
+        shutil.copytree(target.datadir, fresh_target, symlinks=True)
         transfers = DaemonTransfers(workdir)
         results['daemon push, then pull'] = measure_daemon(transfers, transfers.push_then_pull, source.datadir,
-                                                           target.datadir, args.runs, cold)
+                                                           target.datadir, args.runs, cold, fresh_target)
         if pull_follows():
             results['daemon push || pull (downtime)'] = measure_daemon(
-                transfers, transfers.push_and_pull, source.datadir, target.datadir, args.runs, cold)
+                transfers, transfers.push_and_pull, source.datadir, target.datadir, args.runs, cold, fresh_target)
             results['push || pull, uncompressed'] = measure_daemon(
                 transfers, lambda src, dst: transfers.push_and_pull(src, dst, '--compress', 'none'), source.datadir,
-                target.datadir, args.runs, cold)
+                target.datadir, args.runs, cold, fresh_target)
         else:
             print('note: this pull tool has no --follow: push || pull not measured')
         with target:

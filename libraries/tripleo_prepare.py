@@ -125,7 +125,7 @@ def prepare(client, systemd, node, persist_items, compression='none', state_file
         state['items'] = tripleo_persist.persist(client, node, persist_items, compression)
         if database_datadir:
             step = 'persisting the stopped database {} (single-controller cloud)'.format(database_datadir)
-            state['database'] = tripleo_single_database.persist(client, node, database_datadir)
+            state['database'] = tripleo_single_database.persist(client, node, database_datadir, compression)
 
         step = 'reporting "prepared" to the helper daemon'
         client.put_status(node, 'prepared', os_release=release, leapp_run_id=run_id)

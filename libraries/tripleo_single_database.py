@@ -9,8 +9,6 @@ The archive holds the datadir's contents (``tar -C datadir .``), as the transfer
 ``install_datadir`` unpacks both.
 """
 import os
-import subprocess
-import tempfile
 import time
 
 from . import tripleo_archive, tripleo_transfer, tripleo_transfer_flag
@@ -23,35 +21,13 @@ class DatabaseError(Exception):
     """The database was not persisted or not restored; the message says what to do."""
 
 
-def stream_datadir(datadir):
-    """The archive of ``datadir``'s contents in chunks; raises ArchiveError instead of ending if tar fails."""
-    command = (['tar', '--create', '--file=-', '--sparse', '--directory=' + datadir] +
-               tripleo_archive.METADATA_OPTIONS + ['.'])
-    with tempfile.TemporaryFile() as errors:
-        tar = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
-        try:
-            while True:
-                chunk = tar.stdout.read(tripleo_archive.CHUNK)
-                if not chunk:
-                    break
-                yield chunk
-            status = tar.wait()
-        finally:
-            if tar.poll() is None:
-                tar.kill()
-                tar.wait()
-            tar.stdout.close()
-        if status != 0:
-            errors.seek(0)
-            raise tripleo_archive.ArchiveError('tar could not archive {} (exit status {}): {}'.format(
-                datadir, status, errors.read()[-2000:].decode('utf-8', 'replace').strip()))
-
-
-def persist(client, node, datadir, wait=None, poll=0.5):
+def persist(client, node, datadir, compression='none', wait=None, poll=0.5):
     """
     Wait until no database server runs on ``datadir`` (prepare has just stopped the services), then store its
-    contents as the node's ``mysql`` item; returns {"item", "datadir", "size", "sha256"}.
+    contents as the node's ``mysql`` item, compressed with ``compression`` (none, zstd or auto, as the other
+    persisted items); returns {"item", "datadir", "size", "sha256", "compression"}.
     """
+    compression = tripleo_archive.resolve_compression(compression)
     if not os.path.isdir(datadir):
         raise DatabaseError('database_datadir {} is not a directory; correct database_datadir in the '
                             'tripleo_upgrade configuration (empty when the database moves by a transfer)'.format(
@@ -64,8 +40,10 @@ def persist(client, node, datadir, wait=None, poll=0.5):
     if evidence:
         raise DatabaseError('a database server still runs on {} after the services were stopped ({}); a copy of '
                             'a live datadir is not a backup'.format(datadir, '; '.join(evidence)))
-    stored = client.put_item(node, ITEM, stream_datadir(datadir))
-    return {'item': ITEM, 'datadir': datadir, 'size': stored['size'], 'sha256': stored['sha256']}
+    stored = client.put_item(node, ITEM, tripleo_archive.stream_contents(datadir, compression),
+                             encoding='zstd' if compression == 'zstd' else None)
+    return {'item': ITEM, 'datadir': datadir, 'size': stored['size'], 'sha256': stored['sha256'],
+            'compression': compression}
 
 
 def restore(client, node, datadir, flag_dir=tripleo_transfer.FLAG_DIR):

@@ -49,17 +49,22 @@ def _restore(node):
                                    work_dir=str(node['tmp']), flag_dir=node['flags'])
 
 
-def test_the_database_comes_back_verified_on_the_upgraded_node(single_controller):
+@pytest.mark.parametrize('compression', ['none', 'zstd'])
+def test_the_database_comes_back_verified_on_the_upgraded_node(single_controller, compression):
     node, db = single_controller, single_controller['db']
     expected = db.fingerprint('nova')
     watcher = _stops_with_its_unit(node['bus'], db)
-    state = tripleo_prepare.prepare(node['client'], Systemd(node['bus'].address), NODE, {},
+    state = tripleo_prepare.prepare(node['client'], Systemd(node['bus'].address), NODE, {}, compression,
                                     state_file=node['record'], os_release_file=str(node['tmp'] / 'os-release-old'),
                                     database_datadir=db.datadir)
     watcher.join()
     assert state['phase'] == 'prepared' and state['database']['item'] == 'mysql'
+    assert state['database']['compression'] == compression
     stored = node['client'].head_item(NODE, 'mysql')
     assert (stored['size'], stored['sha256']) == (state['database']['size'], state['database']['sha256'])
+    # The daemon holds the item in the configured encoding (its sha256 is of those bytes).
+    listed = {entry['item']: entry for entry in node['client'].list_items(NODE)}
+    assert listed['mysql']['encoding'] == ('zstd' if compression == 'zstd' else 'identity')
 
     # The new OS: the datadir is not what it was (a reinstalled disk holds nothing).
     shutil.rmtree(db.datadir)
