@@ -24,7 +24,7 @@ from helper_daemon.routers import (ceph_osd_flags, cleanup, dashboard, data, fle
 from helper_daemon.settings import Settings
 from helper_daemon.state_dir import prepare_state_dir
 from helper_daemon.store import ItemStore
-from helper_daemon.tokens import ensure_admin_token
+from helper_daemon.tokens import KnownTokens, ensure_admin_token
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     if removed:
         event("removed leftovers of interrupted uploads", files=[str(p) for p in removed])
     app.state.admin_token_sha256 = ensure_admin_token(settings)
+    app.state.known_tokens = KnownTokens()
     app.state.metrics = Metrics()
     routers = (health, metrics, nodes, data, node_status, node_services, leases, fleet, transfers, cleanup, dashboard,
                lease_checks, inhibitors, fleet_controls, ceph_osd_flags, roles)

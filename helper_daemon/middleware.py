@@ -9,10 +9,12 @@ import time
 from fastapi import HTTPException
 
 from helper_daemon.errors import error_response
-from helper_daemon.logs import event
+from helper_daemon.logs import event, noted
 
 
 class AccessLog:
+    """One line per request (logs.py): "request", or what the route noted with its own fields."""
+
     def __init__(self, app, metrics):
         self.app = app
         self.metrics = metrics
@@ -35,9 +37,12 @@ class AccessLog:
             if code >= 400:
                 self.metrics.count_error(code)
             client = scope.get("client") or ("?", 0)
-            event("request", logging.WARNING if code >= 500 else logging.INFO, method=scope["method"],
-                  path=scope["path"], status=code, client=client[0],
-                  ms=round((time.monotonic() - started) * 1000, 1))
+            msg, extra = noted(scope)
+            fields = {"method": scope["method"], "path": scope["path"], "status": code, "client": client[0],
+                      "ms": round((time.monotonic() - started) * 1000, 1)}
+            for key, value in extra.items():  # the request's own fields stay what they are
+                fields.setdefault(key, value)
+            event(msg, logging.WARNING if code >= 500 else logging.INFO, **fields)
 
 
 class _BodyTooLarge(HTTPException):
