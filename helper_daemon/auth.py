@@ -19,7 +19,8 @@ from helper_daemon.tokens import KnownTokens, token_sha256
 ADMIN = "admin"
 
 # auto_error=False: a missing or malformed header gets this API's own 401 below, not FastAPI's 403.
-_bearer = HTTPBearer(auto_error=False, description="the admin token or a node's token")
+_BEARER_DESCRIPTION = "the admin token or a node's token"
+_bearer = HTTPBearer(auto_error=False, description=_BEARER_DESCRIPTION)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,20 +161,27 @@ class NodeWrite:
         return _unauthorized(NOT_REGISTERED)
 
 
-async def node_write(node: NodeName, credentials: Bearer, request: Request) -> NodeWrite:
-    """The node named in the path or the admin (401/403 as `require_node_or_admin`; 404 and a token changed since
-    it was known come from the write, see NodeWrite)."""
-    state = request.app.state
-    digest = _token_digest(credentials)
-    if hmac.compare_digest(digest, state.admin_token_sha256):
-        return NodeWrite(node, Caller(node=None), None, state.db, state.settings, state.known_tokens)
-    if not state.known_tokens.is_token_of(node, digest):
-        caller = _node_with_token(state.db, digest)
-        if caller.node != node:
-            raise ApiError(403, "forbidden", f"the token of node {caller.node!r} reaches only that node, not "
-                           f"{node!r}")
-        state.known_tokens.learn(node, digest)
-    return NodeWrite(node, Caller(node=node), digest, state.db, state.settings, state.known_tokens)
+class _NodeWriteBearer(HTTPBearer):
+    """`node_write` as the bearer scheme itself: OpenAPI shows the same HTTPBearer security as for every other
+    route, and FastAPI solves one dependency where a function taking `Bearer` would be two."""
+
+    async def __call__(self, node: NodeName, request: Request) -> NodeWrite:
+        """The node named in the path or the admin (401/403 as `require_node_or_admin`; 404 and a token changed
+        since it was known come from the write, see NodeWrite)."""
+        state = request.app.state
+        digest = _token_digest(await super().__call__(request))
+        if hmac.compare_digest(digest, state.admin_token_sha256):
+            return NodeWrite(node, Caller(node=None), None, state.db, state.settings, state.known_tokens)
+        if not state.known_tokens.is_token_of(node, digest):
+            caller = _node_with_token(state.db, digest)
+            if caller.node != node:
+                raise ApiError(403, "forbidden", f"the token of node {caller.node!r} reaches only that node, not "
+                               f"{node!r}")
+            state.known_tokens.learn(node, digest)
+        return NodeWrite(node, Caller(node=node), digest, state.db, state.settings, state.known_tokens)
+
+
+node_write = _NodeWriteBearer(auto_error=False, scheme_name=_bearer.scheme_name, description=_BEARER_DESCRIPTION)
 
 
 # Route parameters: `def route(..., caller: AdminCaller)`.

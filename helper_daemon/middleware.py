@@ -13,21 +13,29 @@ from helper_daemon.logs import event, noted
 
 
 class AccessLog:
-    """One line per request (logs.py): "request", or what the route noted with its own fields."""
+    """One line per request (logs.py): "request", or what the route noted, with its own fields; each error
+    status counted in `metrics`. And `changed()` (Database.changed) called for every answered request that may
+    change something (not GET/HEAD), before the client sees the answer and after the route did its work: the
+    answers cached by `Database.generation()` (GET /v1/status) go stale, stored items living outside SQLite.
+    Both in one middleware: each layer costs every request a wrapped `send` and a deeper stack."""
 
-    def __init__(self, app, metrics):
+    def __init__(self, app, metrics, changed):
         self.app = app
         self.metrics = metrics
+        self.changed = changed
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.monotonic()
         status = {"code": 500}
+        changes = scope["method"] not in ("GET", "HEAD")
 
         async def send_and_note(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                if changes:
+                    self.changed()
             await send(message)
 
         try:
