@@ -12,8 +12,9 @@ latencies). Prints, each over at least three rounds with median and spread, agai
 - 200 concurrent POST /v1/nodes/<node>/lease (3 one-by-one controllers among them) p50/p99, and the check that
   no two nodes of a one-by-one role ever hold a lease;
 - the daemon's peak RSS while 8 uploads of --upload-mib each run at once (curl -T, chunked);
-and the daemon's CPU time per status update, per GET /v1/status and for the 200 lease requests (on a loaded
-machine the wall times stretch, the CPU times much less), and GET /v1/status while 4 connections keep reporting
+and the daemon's CPU time per status update (and its event loop thread's share: the rest is the SQLite writer
+thread's and the other threads'), per GET /v1/status and for the 200 lease requests (on a loaded machine the wall
+times stretch, the CPU times much less), and GET /v1/status while 4 connections keep reporting
 (so most answers are built anew, not served from the kept answer). With --baseline REF the daemon of that git ref
 runs the same rounds, interleaved with this tree's (same load), and a ratio column compares them. The load average
 is printed at the start, after every round and at the end.
@@ -202,6 +203,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
+def loop_cpu_seconds(pid):
+    """User+system CPU seconds of the process's main thread (the daemon's event loop) so far."""
+    with open('/proc/{}/task/{}/stat'.format(pid, pid)) as stream:
+        fields = stream.read().rpartition(')')[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def load():
     with open('/proc/loadavg') as stream:
         return ' '.join(stream.read().split()[:3])
@@ -263,13 +271,17 @@ class Measured(object):
     def cpu(self):
         return cpu_seconds(self.daemon.pid)
 
+    def loop_cpu(self):
+        return loop_cpu_seconds(self.daemon.pid)
+
 
 def one_round(m, tokens, names, per_round, round_no):
     daemon = m.daemon
-    cpu = m.cpu()
+    cpu, loop_cpu = m.cpu(), m.loop_cpu()
     rate = asyncio.run(status_updates(daemon.port, tokens, names, per_round, seed=round_no))
     m.add('updates', rate)
     m.add('updates cpu', (m.cpu() - cpu) / per_round)
+    m.add('updates loop cpu', (m.loop_cpu() - loop_cpu) / per_round)
     cpu = m.cpu()
     times, seen = asyncio.run(status_latencies(daemon.port, daemon.admin_token))
     assert seen == len(names), seen
@@ -347,6 +359,7 @@ def main():
 LINES = [
     ('updates', 'status updates/s (16 connections)', '/s', 1, GOALS['status updates/s'], '>='),
     ('updates cpu', '  daemon CPU per status update', ' us', 1e6, None, None),
+    ('updates loop cpu', '    of which its event loop thread', ' us', 1e6, None, None),
     ('status p99', 'GET /v1/status p99 (between writes)', ' ms', 1000, GOALS['status p99 ms'], '<='),
     ('status p50', 'GET /v1/status p50 (between writes)', ' ms', 1000, None, None),
     ('status cpu', '  daemon CPU per GET /v1/status', ' ms', 1000, None, None),

@@ -6,18 +6,21 @@ import dataclasses
 import hmac
 from typing import Annotated, Optional
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helper_daemon import records
-from helper_daemon.dependencies import AdminTokenSha256, DatabaseDep, ItemName, NodeName
+from helper_daemon.db import Database
+from helper_daemon.dependencies import AdminTokenSha256, DatabaseDep, ItemName, NodeName, parts
 from helper_daemon.errors import ApiError
-from helper_daemon.tokens import token_sha256
+from helper_daemon.settings import Settings
+from helper_daemon.tokens import KnownTokens, token_sha256
 
 ADMIN = "admin"
 
 # auto_error=False: a missing or malformed header gets this API's own 401 below, not FastAPI's 403.
-_bearer = HTTPBearer(auto_error=False, description="the admin token or a node's token")
+_BEARER_DESCRIPTION = "the admin token or a node's token"
+_bearer = HTTPBearer(auto_error=False, description=_BEARER_DESCRIPTION)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,21 +46,35 @@ def _unauthorized(detail: str) -> ApiError:
 # event loop instead of a thread-pool hop each (a status report went through three hops).
 
 
-async def authenticated(credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(_bearer)],
-                  db: DatabaseDep, admin_token_sha256: AdminTokenSha256) -> Caller:
+Bearer = Annotated[Optional[HTTPAuthorizationCredentials], Depends(_bearer)]
+
+
+def _token_digest(credentials: Optional[HTTPAuthorizationCredentials]) -> str:
+    """The sha256 of the bearer token; 401 without one. Only digests are compared or looked up, so timing says
+    nothing about the token itself: the admin's in constant time, a node's by an equality on the token's sha256
+    (in SQL or in KnownTokens; safe because the token is hashed first)."""
     token = credentials.credentials.strip() if credentials is not None else ""
     if not token:
         raise _unauthorized("send 'Authorization: Bearer <token>' (the admin token or the node's token)")
-    # Only digests are compared or looked up, so timing says nothing about the token itself: the admin's in
-    # constant time, a node's by the SQL equality on the token's sha256 (safe because the token is hashed first).
-    digest = token_sha256(token)
-    if hmac.compare_digest(digest, admin_token_sha256):
-        return Caller(node=None)
+    return token_sha256(token)
+
+
+def _node_with_token(db: Database, digest: str) -> Caller:
     with db.snapshot() as conn:
         node = records.node_with_token(conn, digest)
     if node is None:
-        raise _unauthorized("the token is not the admin token nor any registered node's token")
+        raise _unauthorized(NOT_REGISTERED)
     return Caller(node=node)
+
+
+NOT_REGISTERED = "the token is not the admin token nor any registered node's token"
+
+
+async def authenticated(credentials: Bearer, db: DatabaseDep, admin_token_sha256: AdminTokenSha256) -> Caller:
+    digest = _token_digest(credentials)
+    if hmac.compare_digest(digest, admin_token_sha256):
+        return Caller(node=None)
+    return _node_with_token(db, digest)
 
 
 async def require_admin(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
@@ -118,9 +135,61 @@ def require_item_writer(node: NodeName, item: ItemName, db: DatabaseDep,
     return caller
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class NodeWrite:
+    """A write about `node` by that node or the admin, done in a `Database.write()` job that confirms the caller
+    in its own transaction (records.NotRegistered from the write: answer `refusal()`); with the daemon's parts it
+    needs, so the busiest route (status reports) has FastAPI solve one dependency where it solved six.
+
+    A node's token is recognised from `KnownTokens` (no SQLite read on the event loop) once SQLite has said whose
+    it is; the write then matches the node's row by name AND token digest, so a token rotated or a node removed
+    meanwhile (by this daemon or by the CLI on the same state dir) is refused at once, with nothing written. The
+    admin's is compared in constant time as for every route; a node the admin names must exist, checked by the
+    write too."""
+
+    node: str
+    caller: Caller
+    token_sha256: Optional[str]  # a node's token digest, for the write's own check; None: the admin
+    db: Database
+    settings: Settings
+    known_tokens: KnownTokens
+
+    def refusal(self) -> ApiError:
+        """The answer when the write found no row of `node` with the caller's token (see records.record_status)."""
+        if self.token_sha256 is None:
+            return ApiError(404, "unknown node", f"node {self.node!r} is not registered; see 'tripleo-upgrade-helper "
+                            "nodes add'")
+        self.known_tokens.forget(self.node, self.token_sha256)
+        return _unauthorized(NOT_REGISTERED)
+
+
+class _NodeWriteBearer(HTTPBearer):
+    """`node_write` as the bearer scheme itself: OpenAPI shows the same HTTPBearer security as for every other
+    route, and FastAPI solves one dependency where a function taking `Bearer` would be two."""
+
+    async def __call__(self, node: NodeName, request: Request) -> NodeWrite:
+        """The node named in the path or the admin (401/403 as `require_node_or_admin`; 404 and a token changed
+        since it was known come from the write, see NodeWrite)."""
+        state = parts(request)
+        digest = _token_digest(await super().__call__(request))
+        if hmac.compare_digest(digest, state.admin_token_sha256):
+            return NodeWrite(node, Caller(node=None), None, state.db, state.settings, state.known_tokens)
+        if not state.known_tokens.is_token_of(node, digest):
+            caller = _node_with_token(state.db, digest)
+            if caller.node != node:
+                raise ApiError(403, "forbidden", f"the token of node {caller.node!r} reaches only that node, not "
+                               f"{node!r}")
+            state.known_tokens.learn(node, digest)
+        return NodeWrite(node, Caller(node=node), digest, state.db, state.settings, state.known_tokens)
+
+
+node_write = _NodeWriteBearer(auto_error=False, scheme_name=_bearer.scheme_name, description=_BEARER_DESCRIPTION)
+
+
 # Route parameters: `def route(..., caller: AdminCaller)`.
 AnyCaller = Annotated[Caller, Depends(authenticated)]
 AdminCaller = Annotated[Caller, Depends(require_admin)]
 NodeOrAdminCaller = Annotated[Caller, Depends(require_node_or_admin)]
 ItemReaderCaller = Annotated[Caller, Depends(require_item_reader)]
 ItemWriterCaller = Annotated[Caller, Depends(require_item_writer)]
+NodeWriteDep = Annotated[NodeWrite, Depends(node_write)]

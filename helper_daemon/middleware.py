@@ -9,23 +9,33 @@ import time
 from fastapi import HTTPException
 
 from helper_daemon.errors import error_response
-from helper_daemon.logs import event
+from helper_daemon.logs import event, noted
 
 
 class AccessLog:
-    def __init__(self, app, metrics):
+    """One line per request (logs.py): "request", or what the route noted, with its own fields; each error
+    status counted in `metrics`. And `changed()` (Database.changed) called for every answered request that may
+    change something (not GET/HEAD), before the client sees the answer and after the route did its work: the
+    answers cached by `Database.generation()` (GET /v1/status) go stale, stored items living outside SQLite.
+    Both in one middleware: each layer costs every request a wrapped `send` and a deeper stack."""
+
+    def __init__(self, app, metrics, changed):
         self.app = app
         self.metrics = metrics
+        self.changed = changed
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.monotonic()
         status = {"code": 500}
+        changes = scope["method"] not in ("GET", "HEAD")
 
         async def send_and_note(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                if changes:
+                    self.changed()
             await send(message)
 
         try:
@@ -35,9 +45,12 @@ class AccessLog:
             if code >= 400:
                 self.metrics.count_error(code)
             client = scope.get("client") or ("?", 0)
-            event("request", logging.WARNING if code >= 500 else logging.INFO, method=scope["method"],
-                  path=scope["path"], status=code, client=client[0],
-                  ms=round((time.monotonic() - started) * 1000, 1))
+            msg, extra = noted(scope)
+            fields = {"method": scope["method"], "path": scope["path"], "status": code, "client": client[0],
+                      "ms": round((time.monotonic() - started) * 1000, 1)}
+            for key, value in extra.items():  # the request's own fields stay what they are
+                fields.setdefault(key, value)
+            event(msg, logging.WARNING if code >= 500 else logging.INFO, **fields)
 
 
 class _BodyTooLarge(HTTPException):

@@ -129,19 +129,33 @@ def roles(conn: sqlite3.Connection) -> list[str]:
 # --- status reports -------------------------------------------------------------------------------------------------
 
 
+class NotRegistered(LookupError):
+    """No node of that name (with that token): nothing was written."""
+
+
+_RECORD_STATUS = ("UPDATE nodes SET phase = ?, os_release = COALESCE(?, os_release), "
+                  "leapp_run_id = COALESCE(?, leapp_run_id), error = ?, reports_json = ?, updated_at = ? "
+                  "WHERE name = ?")
+
+
 def record_status(conn: sqlite3.Connection, node: str, at: str, phase: str, os_release: Optional[str],
                   leapp_run_id: Optional[str], error: Optional[str], reports_json: str,
-                  timeline_length: int, timeline_bytes: int) -> Optional[str]:
+                  timeline_length: int, timeline_bytes: int, token_sha256: Optional[str] = None) -> Optional[str]:
     """Make this report the node's current state and the newest of its timeline, which keeps the latest
     `timeline_length` reports within `timeline_bytes` (the newest one always) and a summary of the older ones;
-    returns the node's OS release.
+    returns the node's OS release. NotRegistered, with nothing written, when no node `node` exists or, given
+    `token_sha256`, its token is no longer that one (rotated since the caller was recognised).
 
     A report without an OS release or run id (an early failure) keeps the last known one: the fleet view and the
     transfer plan must not forget that a node already runs the new OS."""
     row = (phase, os_release, leapp_run_id, error, reports_json)
-    known = conn.execute("UPDATE nodes SET phase = ?, os_release = COALESCE(?, os_release), "
-                         "leapp_run_id = COALESCE(?, leapp_run_id), error = ?, reports_json = ?, updated_at = ? "
-                         "WHERE name = ? RETURNING os_release", row + (at, node)).fetchone()
+    if token_sha256 is None:
+        known = conn.execute(_RECORD_STATUS + " RETURNING os_release", row + (at, node)).fetchone()
+    else:
+        known = conn.execute(_RECORD_STATUS + " AND token_sha256 = ? RETURNING os_release",
+                             row + (at, node, token_sha256)).fetchone()
+    if known is None:
+        raise NotRegistered(node)
     conn.execute("INSERT INTO node_events (node, at, phase, os_release, leapp_run_id, error, reports_json) "
                  "VALUES (?,?,?,?,?,?,?)", (node, at) + row)
     _drop_older_reports(conn, node, timeline_length, timeline_bytes)

@@ -18,6 +18,25 @@ def token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+class KnownTokens:
+    """node -> the sha256 of the token SQLite last said is that node's: lets a busy route recognise the caller
+    without a SQLite read, in a write that checks the token again in its transaction (auth.NodeWrite). At most one
+    entry per registered node; a stale one is forgotten as soon as its write is refused."""
+
+    def __init__(self):
+        self._digests: dict[str, str] = {}
+
+    def is_token_of(self, node: str, digest: str) -> bool:
+        return self._digests.get(node) == digest
+
+    def learn(self, node: str, digest: str) -> None:
+        self._digests[node] = digest
+
+    def forget(self, node: str, digest: str) -> None:
+        if self._digests.get(node) == digest:
+            self._digests.pop(node, None)
+
+
 def write_secret_file(path: Path, content: str) -> None:
     """Write a 0600 file atomically (a reader never sees it half-written or with wider permissions)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

@@ -10,15 +10,15 @@ from __future__ import annotations
 import functools
 from typing import List, Literal, Optional
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from helper_daemon import policy, records, safety
-from helper_daemon.auth import NodeOrAdminCaller
+from helper_daemon.auth import NodeOrAdminCaller, NodeWrite, NodeWriteDep
 from helper_daemon.db import utcnow
-from helper_daemon.dependencies import DatabaseDep, NodeName, SettingsDep
+from helper_daemon.dependencies import DatabaseDep, NodeName
 from helper_daemon.errors import documented
-from helper_daemon.logs import event
+from helper_daemon.logs import event, note
 from helper_daemon.schemas import PHASES, CephMonQuorum, NodeStatusView, ReportEntry, StatusAccepted
 
 router = APIRouter(prefix="/v1/nodes/{node}/status", tags=["node status"])
@@ -60,14 +60,17 @@ def _verified(body: NodeStatus) -> tuple[str, Optional[str]]:
     return body.phase, body.error
 
 
-def _record(conn, node: str, at: str, body: NodeStatus, reports_json: str, caller_node: Optional[str],
-            settings) -> tuple[Optional[str], Optional[policy.Pause], str]:
+def _record(conn, at: str, body: NodeStatus, reports_json: str,
+            w: NodeWrite) -> tuple[Optional[str], Optional[policy.Pause], str]:
     """Record the report in the caller's write transaction; (the node's OS release, the pause this report caused
     or None, the phase recorded). Issue 15: leapp's result record (a failed one makes `upgraded` `failed`), the
-    quorum facts, and the auto-pause (rule node-failed) of a failed node."""
+    quorum facts, and the auto-pause (rule node-failed) of a failed node. records.NotRegistered, with nothing
+    written, if the node is not registered or the caller's token is no longer its token (auth.NodeWrite)."""
+    node, caller_node, settings = w.node, w.caller.node, w.settings
     phase, error = _verified(body)
     os_release = records.record_status(conn, node, at, phase, body.os_release, body.leapp_run_id, error,
-                                       reports_json, settings.status_timeline_length, settings.status_timeline_bytes)
+                                       reports_json, settings.status_timeline_length, settings.status_timeline_bytes,
+                                       token_sha256=w.token_sha256)
     if body.leapp_result is not None:
         records.set_leapp_result(conn, node, body.leapp_result.model_dump())
     safety.record_quorum(conn, body.ceph_mon_quorum, caller_node)
@@ -84,17 +87,20 @@ def _record(conn, node: str, at: str, body: NodeStatus, reports_json: str, calle
 @router.put("", summary="Report the node's upgrade phase, OS release, leapp reports and error "
             "(body: max_status_report_bytes, default 4 MiB)", response_model=StatusAccepted,
             responses=documented(400, 401, 403, 404, 413))
-async def put_node_status(node: NodeName, body: NodeStatus, caller: NodeOrAdminCaller, db: DatabaseDep,
-                          settings: SettingsDep) -> dict:
+async def put_node_status(body: NodeStatus, w: NodeWriteDep, request: Request) -> dict:
     # No thread-pool hop: the report joins the next group commit of the writer thread (db.py) and is answered
     # once that commit is on disk.
     at = utcnow()
-    os_release, paused, phase = await db.write(functools.partial(
-        _record, node=node, at=at, body=body, reports_json=_REPORTS_JSON.dump_json(body.reports).decode(),
-        caller_node=caller.node, settings=settings))
+    try:
+        os_release, paused, phase = await w.db.write(functools.partial(
+            _record, at=at, body=body, reports_json=_REPORTS_JSON.dump_json(body.reports).decode(), w=w))
+    except records.NotRegistered:
+        raise w.refusal() from None
+    node = w.node
     inhibitors = sum(r.inhibitor for r in body.reports)
-    event("node status", node=node, actor=caller.name, phase=phase, os_release=body.os_release,
-          reports=len(body.reports), inhibitors=inhibitors)
+    # The request's one log line (middleware.AccessLog) says what was reported.
+    note(request.scope, "node status", node=node, actor=w.caller.name, phase=phase, os_release=body.os_release,
+         reports=len(body.reports), inhibitors=inhibitors)
     if paused is not None:
         event("fleet paused", rule=paused.rule, node=node, reason=paused.reason)
     return {"node": node, "phase": phase, "os_release": os_release, "updated_at": at, "inhibitors": inhibitors,
