@@ -316,13 +316,16 @@ def measure_once(function, daemon_pids=(), cold=True):
     return Run(wall, cpu)
 
 
-def repeat(function, runs=3, daemon_pids=(), cold=True, after_each=None):
-    """``runs`` measured runs of ``function()``, ``after_each()`` (unmeasured: check and remove) after each."""
-    results = []
-    for _ in range(runs):
-        results.append(measure_once(function, daemon_pids, cold))
-        if after_each is not None:
-            after_each()
+def interleaved(methods, runs=3):
+    """``{name: [Run, ...]}`` of ``methods`` (``{name: function returning one Run}``, in order) measured in ``runs``
+    rounds of one run each: a disk or a neighbour that drifts over minutes moves every method and baseline alike,
+    where running each method's runs back to back would charge the drift to whichever ran at the time."""
+    results = {name: [] for name in methods}
+    for round_number in range(1, runs + 1):
+        for name, function in methods.items():
+            results[name].append(function())
+        print('round {} of {}: {}'.format(round_number, runs, ', '.join(
+            '{} {:.2f}s'.format(name, results[name][-1].wall) for name in methods)), flush=True)
     return results
 
 

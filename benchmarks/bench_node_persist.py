@@ -7,10 +7,11 @@ on loopback) against the raw tar pipe and rsync over ssh, measured in the same r
 (--size 256M gives a quick run.)
 
 The tree is node data (--content text, the default: settings, JSON with UUIDs, log lines; it compresses several
-times) or random bytes. Every method and baseline runs --runs times (at least 3) from a cold page cache, timed
-until its data is synced; printed: median wall time and CPU-seconds (the method's processes and the daemon) with
-their ranges, and both ratios against the raw `tar | tar` copy of the same run, against the goals of issue 13
-(persist <= 1.2x raw wall, restore <= 1.0x raw wall: the node's downtime; CPU ratios are printed beside them).
+times) or random bytes. Every method and baseline runs --runs times (at least 3), in rounds of one run of each (so
+a drifting disk moves them alike), from a cold page cache, timed until its data is synced; printed: median wall
+time and CPU-seconds (the method's processes and the daemon) with their ranges, and both ratios against the raw
+`tar | tar` copy of the same run, against the goals of issue 13 (persist <= 1.2x raw wall, restore <= 1.0x raw
+wall: the node's downtime; CPU ratios are printed beside them).
 
 Node-side runs (each in its own process, so its peak RSS is the client's alone, tar excluded):
 - persist, streamed (what prepare does, compression auto: zstd where installed): tar | zstd ->
@@ -119,47 +120,54 @@ def main():
                                                                       src))
         cold = baselines.drop_page_cache()
         print('page cache dropped before each run' if cold else 'page cache NOT dropped (not root): warm runs')
-        results, memory = {}, {}
+        memory = {}
         raw_dst = os.path.join(work, 'raw-copy')
 
         def check_and_remove(copy, name):
-            def check():
-                if baselines.tree_listing(copy) != expected:
-                    raise RuntimeError(name + ': the copy differs from the source')
-                shutil.rmtree(copy)
-            return check
+            if baselines.tree_listing(copy) != expected:
+                raise RuntimeError(name + ': the copy differs from the source')
+            shutil.rmtree(copy)
 
-        results['raw copy'] = baselines.repeat(lambda: baselines.raw_copy(src, raw_dst), args.runs, cold=cold,
-                                               after_each=check_and_remove(raw_dst, 'raw copy'))
+        def raw_copy():
+            measured = baselines.measure_once(lambda: baselines.raw_copy(src, raw_dst), cold=cold)
+            check_and_remove(raw_dst, 'raw copy')
+            return measured
 
         with DaemonProcess(os.path.join(work, 'state')) as daemon:
             token = daemon.add_node(NODE, 'Controller')
             spool_dir = os.path.dirname(src)
+
+            def persist(label, name):
+                out = {}
+                measured = baselines.measure_once(
+                    functools.partial(run_worker, daemon, token, name, src, spool_dir, out=out), (daemon.pid,), cold)
+                memory[label] = max(memory.get(label, 0), out['rss'])
+                return measured
+
+            def restore(label, persisted_by):
+                # The item as that persist makes it (each persist replaces the stored item: put it back, untimed).
+                again, restored = {}, {}
+                run_worker(daemon, token, persisted_by, src, spool_dir, out=again)
+                original = src + '.orig'
+                os.rename(src, original)
+                measured = baselines.measure_once(functools.partial(
+                    run_worker, daemon, token, 'restore', src, spool_dir, again['result'], out=restored),
+                    (daemon.pid,), cold)
+                if restored['result'] != [[ITEM, src, 'restored']]:
+                    raise RuntimeError('restore did not restore {}: {}'.format(src, restored['result']))
+                check_and_remove(src, label)
+                os.rename(original, src)
+                memory[label] = max(memory.get(label, 0), restored['rss'])
+                return measured
+
+            methods = {'raw copy': raw_copy}
             for label, name in (('node persist, spooled', 'persist-spooled'),
                                 ('node persist, uncompressed', 'persist-none'),
                                 ('node persist, streamed', 'persist')):
-                out = {}
-                results[label] = baselines.repeat(
-                    functools.partial(run_worker, daemon, token, name, src, spool_dir, out=out), args.runs,
-                    (daemon.pid,), cold=cold)
-                memory[label] = out['rss']
-            original = src + '.orig'
+                methods[label] = functools.partial(persist, label, name)
             for label, name in (('node restore, uncompressed', 'persist-none'), ('node restore', 'persist')):
-                # The item as that persist makes it (the last persist replaced it at the daemon: put it back).
-                again = {}
-                run_worker(daemon, token, name, src, spool_dir, out=again)
-                records, restored = again['result'], {}
-                results[label] = []
-                for _ in range(args.runs):
-                    os.rename(src, original)
-                    results[label].append(baselines.measure_once(
-                        functools.partial(run_worker, daemon, token, 'restore', src, spool_dir, records, out=restored),
-                        (daemon.pid,), cold))
-                    if restored['result'] != [[ITEM, src, 'restored']]:
-                        raise RuntimeError('restore did not restore {}: {}'.format(src, restored['result']))
-                    check_and_remove(src, label)()
-                    os.rename(original, src)
-                memory[label] = restored['rss']
+                methods[label] = functools.partial(restore, label, name)
+            results = baselines.interleaved(methods, args.runs)
         baselines.print_runs('node-side persist + restore of a {:.0f} MiB tree through the daemon on loopback'
                              .format(nbytes / baselines.MIB), results, nbytes, goals=GOALS)
         print('\nclient peak RSS (tar not included):')

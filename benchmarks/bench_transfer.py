@@ -8,8 +8,9 @@ later run asks for the same size (growing 2 GiB of rows takes minutes); it is ne
 
 The datadir is a real MariaDB datadir grown with OpenStack-like rows (nova instances with UUIDs, JSON metadata
 and names; instance action events with tracebacks; neutron ports with JSON bindings) to about --size, then
-stopped cleanly; how well it compresses with zstd -1 is printed. Every method runs --runs times (at least 3),
-each from a cold page cache (unless --warm) and timed until its data is on disk (`sync`):
+stopped cleanly; how well it compresses with zstd -1 is printed. Every method runs --runs times (at least 3), in
+rounds of one run of each (so a drifting disk moves them alike), each from a cold page cache (unless --warm) and
+timed until its data is on disk (`sync`):
 
 - raw copy: `tar | tar` then sync (benchmarks/baselines.py), the baseline of every ratio;
 - rsync over ssh: through a throwaway sshd on loopback (what TripleO does today);
@@ -27,6 +28,8 @@ issue 13. The last pulled datadir is started and every table's row count and CHE
 source.
 """
 import argparse
+import contextlib
+import functools
 import json
 import os
 import shutil
@@ -201,17 +204,15 @@ class DaemonTransfers(object):
         subprocess.run(['sync'], check=True)
 
 
-def measure_daemon(transfers, method, source, target, runs, cold, fresh_target):
-    results = []
-    for _ in range(runs):
-        shutil.rmtree(target)
-        shutil.copytree(fresh_target, target, symlinks=True)
-        pid = transfers.open()
-        try:
-            results.append(baselines.measure_once(lambda: method(source, target), (pid,), cold))
-        finally:
-            transfers.close()
-    return results
+def measure_daemon(transfers, method, source, target, cold, fresh_target):
+    """One run of ``method(source, target)`` through a fresh daemon, into a freshly installed target datadir."""
+    shutil.rmtree(target)
+    shutil.copytree(fresh_target, target, symlinks=True)
+    pid = transfers.open()
+    try:
+        return baselines.measure_once(lambda: method(source, target), (pid,), cold)
+    finally:
+        transfers.close()
 
 
 def pull_follows():
@@ -249,7 +250,6 @@ def main():
         print('source datadir: {} MiB, {} rows; its tar archive compresses {:.1f}x with zstd -1'.format(
             nbytes >> 20, sum(count for count, _ in expected.values()), zstd_ratio(source.datadir)))
         listing = baselines.tree_listing(source.datadir)
-        results = {}
 
         def copied(dst):
             def check():
@@ -258,30 +258,33 @@ def main():
                 shutil.rmtree(dst)
             return check
 
-        raw_dst = os.path.join(workdir, 'raw-copy')
-        results['raw copy'] = baselines.repeat(lambda: baselines.raw_copy(source.datadir, raw_dst), args.runs,
-                                               cold=cold, after_each=copied(raw_dst))
-        if not args.skip_rsync:
-            rsync_dst = os.path.join(workdir, 'rsync')
-            with baselines.ThrowawaySshd() as sshd:
-                results['rsync over ssh'] = baselines.repeat(
-                    lambda: baselines.rsync_over_ssh(sshd, source.datadir, rsync_dst), args.runs, cold=cold,
-                    after_each=copied(rsync_dst))
+        def checked_copy(copy, dst):
+            def run():
+                measured = baselines.measure_once(lambda: copy(source.datadir, dst), cold=cold)
+                copied(dst)()
+                return measured
+            return run
 
+        methods = {'raw copy': checked_copy(baselines.raw_copy, os.path.join(workdir, 'raw-copy'))}
         target = MariaDBServer(os.path.join(workdir, 'target'), log_file_size='96M').install()
         fresh_target = target.datadir + '.fresh'
         shutil.copytree(target.datadir, fresh_target, symlinks=True)
         transfers = DaemonTransfers(workdir)
-        results['daemon push, then pull'] = measure_daemon(transfers, transfers.push_then_pull, source.datadir,
-                                                           target.datadir, args.runs, cold, fresh_target)
+        through_daemon = functools.partial(measure_daemon, transfers, source=source.datadir, target=target.datadir,
+                                           cold=cold, fresh_target=fresh_target)
+        methods['daemon push, then pull'] = functools.partial(through_daemon, transfers.push_then_pull)
         if pull_follows():
-            results['daemon push || pull (downtime)'] = measure_daemon(
-                transfers, transfers.push_and_pull, source.datadir, target.datadir, args.runs, cold, fresh_target)
-            results['push || pull, uncompressed'] = measure_daemon(
-                transfers, lambda src, dst: transfers.push_and_pull(src, dst, '--compress', 'none'), source.datadir,
-                target.datadir, args.runs, cold, fresh_target)
+            methods['daemon push || pull (downtime)'] = functools.partial(through_daemon, transfers.push_and_pull)
+            methods['push || pull, uncompressed'] = functools.partial(
+                through_daemon, lambda src, dst: transfers.push_and_pull(src, dst, '--compress', 'none'))
         else:
             print('note: this pull tool has no --follow: push || pull not measured')
+        with contextlib.ExitStack() as stack:
+            if not args.skip_rsync:
+                sshd = stack.enter_context(baselines.ThrowawaySshd())
+                methods['rsync over ssh'] = checked_copy(functools.partial(baselines.rsync_over_ssh, sshd),
+                                                         os.path.join(workdir, 'rsync'))
+            results = baselines.interleaved(methods, args.runs)
         with target:
             assert target.fingerprint('bench') == expected, 'the pulled datadir differs from the source'
         print('last pulled datadir started; row count and CHECKSUM TABLE of every table equal to the source')
