@@ -74,8 +74,9 @@ def worker(args):
 
 def run_worker(daemon, token, name, src, spool_dir, records=None, out=None):
     """Run one worker process to the end and sync; its parsed output goes to ``out['result']``."""
-    command = [sys.executable, os.path.abspath(__file__), '--worker', name, '--url', daemon.url, '--token', token,
-               '--src', src, '--spool-dir', spool_dir, '--records', json.dumps(records or [])]
+    # --option=value: a token may begin with "-", which argparse would take for an option.
+    command = [sys.executable, os.path.abspath(__file__), '--worker=' + name, '--url=' + daemon.url, '--token=' + token,
+               '--src=' + src, '--spool-dir=' + spool_dir, '--records=' + json.dumps(records or [])]
     process = subprocess.Popen(command, stdout=subprocess.PIPE)
     with baselines.PeakRss(process.pid) as rss:
         stdout, _ = process.communicate()
