@@ -104,3 +104,43 @@ def test_roots_refuse_an_archive_of_relative_names(tmp_path):
     with pytest.raises(tripleo_archive.NotRootArchive) as error:
         tripleo_archive.roots(archive)
     assert str(error.value) == "{} does not hold paths of the root file system (it holds '.')".format(archive)
+
+
+def _contents_archive(directory, compression):
+    return b''.join(tripleo_archive.stream_contents(str(directory), compression))
+
+
+@pytest.mark.parametrize('compression', ['none', 'zstd'])
+def test_a_stream_unpacks_as_it_arrives_whatever_the_chunk_sizes(tmp_path, compression):
+    data = make_tree(str(tmp_path / 'mysql'))
+    archive = _contents_archive(data, compression)
+    unpacked = tmp_path / 'unpacked'
+    unpacked.mkdir()
+    extractor = tripleo_archive.StreamExtractor(str(unpacked))
+    # The first write is shorter than zstd's magic number: the extractor must wait for it before choosing.
+    for piece in (archive[:3], archive[3:70000], archive[70000:]):
+        assert extractor.write(piece) == len(piece)
+    extractor.close()
+    assert snapshot(str(unpacked)) == snapshot(data)
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'corrupted'])
+def test_a_damaged_zstd_stream_is_an_error_naming_what_failed(tmp_path, damage):
+    data = tmp_path / 'mysql'
+    data.mkdir()
+    (data / 'ibdata1').write_bytes(os.urandom(1 << 20))
+    archive = _contents_archive(data, 'zstd')
+    if damage == 'truncated':
+        archive = archive[:len(archive) // 2]
+    else:
+        middle = len(archive) // 2
+        archive = archive[:middle] + bytes(b ^ 0xff for b in archive[middle:middle + 64]) + archive[middle + 64:]
+    unpacked = tmp_path / 'unpacked'
+    unpacked.mkdir()
+    extractor = tripleo_archive.StreamExtractor(str(unpacked))
+    with pytest.raises(tripleo_archive.ArchiveError) as error:
+        extractor.write(archive)
+        extractor.close()
+    message = str(error.value)
+    assert message.startswith('zstd') and ' into {}: '.format(unpacked) in message
+    assert '(exit status ' in message
