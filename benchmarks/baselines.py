@@ -4,6 +4,8 @@ Every benchmark measures its own path and, in the same run, the baselines an ope
 otherwise use, so ratios compare like with like on this machine at this moment:
 
 - ``raw_copy(src, dst)``: ``tar -C src -cf - . | tar -C dst -xf -``, the floor for moving bytes;
+- ``zstd_copy``, ``zstd_archive`` and ``zstd_unpack``: the raw copy with the project's zstd in the middle, no
+  network: the floor of any compressed path, so a ratio can be split into what the codec costs and what is ours;
 - ``ThrowawaySshd`` + ``rsync_over_ssh(...)``: what TripleO does today (rsync over ssh), through a
   private sshd on a loopback port with its own host key and authorized_keys, started and stopped
   by the benchmark (the machine's own sshd and ~/.ssh are never touched);
@@ -171,6 +173,41 @@ def raw_copy(src, dst):
                    check=True)
     subprocess.run(['sync'], check=True)
     return time.monotonic() - start
+
+
+def _zstd_pipeline(script, *args):
+    """Run ``script`` (bash, pipefail) then sync, with the project's own tar options in the environment:
+    $ZSTD_OPTION (how tar runs zstd) and $STREAM_RECORDS (how tar reads from a pipe)."""
+    from testing.libraries import register_libraries_package
+    register_libraries_package()
+    from tripleo_upgrade_libraries import tripleo_archive
+    start = time.monotonic()
+    subprocess.run(['bash', '-o', 'pipefail', '-c', script, 'zstd_pipeline'] + list(args), check=True,
+                   env=dict(os.environ, ZSTD_OPTION=' '.join(tripleo_archive.ZSTD),
+                            STREAM_RECORDS=' '.join(tripleo_archive.STREAM_RECORDS)))
+    subprocess.run(['sync'], check=True)
+    return time.monotonic() - start
+
+
+def zstd_copy(src, dst):
+    """The raw copy through the project's zstd as the transfer runs it (tar runs ``zstd -1 -T0``, then ``zstd -d |
+    tar -x`` reading 1 MiB records), no network, then ``sync``: the floor of every compressed transfer; returns
+    seconds."""
+    os.makedirs(dst, exist_ok=True)
+    return _zstd_pipeline('tar -C "$1" -cf - "$ZSTD_OPTION" . | zstd -d -q -c | tar -C "$2" -xf - $STREAM_RECORDS',
+                          src, dst)
+
+
+def zstd_archive(src, archive):
+    """``src`` archived with the project's zstd into the local file ``archive``, then ``sync``: the floor of a
+    compressed persist (the same work, no network, no daemon); returns seconds."""
+    return _zstd_pipeline('tar -C "$1" -cf "$2" "$ZSTD_OPTION" .', src, archive)
+
+
+def zstd_unpack(archive, dst):
+    """``zstd -d < archive | tar -x`` into ``dst``, then ``sync``: the floor of a compressed restore."""
+    os.makedirs(dst, exist_ok=True)
+    return _zstd_pipeline('zstd -d -q -c "$1" | tar -C "$2" -xf - $STREAM_RECORDS', archive, dst)
 
 
 class ThrowawaySshd(object):
@@ -359,6 +396,19 @@ def print_runs(title, results, nbytes=None, baseline='raw copy', goals=None):
           'unless said otherwise, timed until its data was synced to disk)'.format(baseline))
     print('load average at the end (1, 5, 15 min): {:.2f} {:.2f} {:.2f} on {} CPUs'.format(
         *os.getloadavg(), os.cpu_count()))
+
+
+def print_over_floor(results, pairs):
+    """For each ``(method, floor)``: what the method adds to the floor measured in the same run (medians): the
+    part of its ratio that is the project's own, as against the part every path with that codec pays."""
+    for method, floor in pairs:
+        if method not in results or floor not in results:
+            continue
+        wall, cpu = ({name: statistics.median(getattr(r, field) for r in results[name]) for name in (method, floor)}
+                     for field in ('wall', 'cpu'))
+        print('{} over {}: +{:.2f} s wall ({:.2f}x), +{:.2f} CPU-s ({:.2f}x)'.format(
+            method, floor, wall[method] - wall[floor], wall[method] / wall[floor], cpu[method] - cpu[floor],
+            cpu[method] / cpu[floor]))
 
 
 # ---------------------------------------------------------------------------------------------

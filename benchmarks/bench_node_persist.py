@@ -13,6 +13,10 @@ time and CPU-seconds (the method's processes and the daemon) with their ranges, 
 `tar | tar` copy of the same run, against the goals of issue 13 (persist <= 1.2x raw wall, restore <= 1.0x raw
 wall: the node's downtime; CPU ratios are printed beside them).
 
+Codec floors, no network and no daemon: what any zstd path pays here (what ours adds is printed after the table):
+- persist floor: `tar` running the project's `zstd -1 -T0` into a local file;
+- restore floor: `zstd -d < that file | tar -x`.
+
 Node-side runs (each in its own process, so its peak RSS is the client's alone, tar excluded):
 - persist, streamed (what prepare does, compression auto: zstd where installed): tar | zstd ->
   HelperClient.put_item, the daemon's sha256 compared afterwards;
@@ -89,6 +93,7 @@ def run_worker(daemon, token, name, src, spool_dir, records=None, out=None):
 
 
 GOALS = {'node persist, streamed': (1.2, None), 'node restore': (1.0, None)}
+PERSIST_FLOOR, RESTORE_FLOOR = 'codec floor: tar|zstd > file', 'codec floor: zstd -d < file|tar'
 
 
 def main():
@@ -161,7 +166,18 @@ def main():
                 memory[label] = max(memory.get(label, 0), restored['rss'])
                 return measured
 
-            methods = {'raw copy': raw_copy}
+            floor_archive, floor_dst = os.path.join(work, 'floor.tar.zst'), os.path.join(work, 'floor-copy')
+            baselines.zstd_archive(src, floor_archive)  # what the restore floor unpacks
+
+            def persist_floor():
+                return baselines.measure_once(lambda: baselines.zstd_archive(src, floor_archive + '.new'), cold=cold)
+
+            def restore_floor():
+                measured = baselines.measure_once(lambda: baselines.zstd_unpack(floor_archive, floor_dst), cold=cold)
+                check_and_remove(floor_dst, RESTORE_FLOOR)
+                return measured
+
+            methods = {'raw copy': raw_copy, PERSIST_FLOOR: persist_floor, RESTORE_FLOOR: restore_floor}
             for label, name in (('node persist, spooled', 'persist-spooled'),
                                 ('node persist, uncompressed', 'persist-none'),
                                 ('node persist, streamed', 'persist')):
@@ -171,6 +187,8 @@ def main():
             results = baselines.interleaved(methods, args.runs)
         baselines.print_runs('node-side persist + restore of a {:.0f} MiB tree through the daemon on loopback'
                              .format(nbytes / baselines.MIB), results, nbytes, goals=GOALS)
+        baselines.print_over_floor(results, [('node persist, streamed', PERSIST_FLOOR),
+                                             ('node restore', RESTORE_FLOOR)])
         print('\nclient peak RSS (tar not included):')
         for label, mib in memory.items():
             print('  {:<28} {:>7.1f} MiB'.format(label, mib))

@@ -13,6 +13,8 @@ rounds of one run of each (so a drifting disk moves them alike), each from a col
 timed until its data is on disk (`sync`):
 
 - raw copy: `tar | tar` then sync (benchmarks/baselines.py), the baseline of every ratio;
+- codec floor: the raw copy through the project's zstd (tar running `zstd -1 -T0`, then `zstd -d | tar`), no
+  network: what any zstd transfer pays here; what push || pull adds to it is printed after the table;
 - rsync over ssh: through a throwaway sshd on loopback (what TripleO does today);
 - daemon push, then pull: `tools/tripleo-transfer-push` on the source, then `tools/tripleo-transfer-pull` on the
   target, through the helper daemon on loopback (plain HTTP), a fresh daemon and transfer per run;
@@ -48,6 +50,7 @@ from testing.mariadb import MariaDBServer  # noqa: E402
 SOURCE, TARGET, ROLE = 'controller-0', 'controller-1', 'Controller'
 ROWS_PER_STATEMENT = 5000
 GOALS = {'daemon push || pull (downtime)': (1.3, 2.0)}
+CODEC_FLOOR = 'codec floor (tar|zstd|zstd -d|tar)'
 
 # OpenStack-like tables: what a controller's galera datadir holds (nova, neutron), with the column kinds that
 # decide how it compresses: UUIDs, hex ids, names, timestamps, JSON documents and free text.
@@ -265,7 +268,8 @@ def main():
                 return measured
             return run
 
-        methods = {'raw copy': checked_copy(baselines.raw_copy, os.path.join(workdir, 'raw-copy'))}
+        methods = {'raw copy': checked_copy(baselines.raw_copy, os.path.join(workdir, 'raw-copy')),
+                   CODEC_FLOOR: checked_copy(baselines.zstd_copy, os.path.join(workdir, 'zstd-copy'))}
         target = MariaDBServer(os.path.join(workdir, 'target'), log_file_size='96M').install()
         fresh_target = target.datadir + '.fresh'
         shutil.copytree(target.datadir, fresh_target, symlinks=True)
@@ -291,6 +295,7 @@ def main():
 
         baselines.print_runs('database transfer of a {} MiB MariaDB datadir ({} cache)'.format(
             nbytes >> 20, 'cold' if cold else 'warm'), results, nbytes, goals=GOALS)
+        baselines.print_over_floor(results, [('daemon push || pull (downtime)', CODEC_FLOOR)])
         if transfers.rss:
             print('daemon peak RSS during push || pull: {:.0f} MiB (max of {} runs)'.format(
                 max(transfers.rss), len(transfers.rss)))

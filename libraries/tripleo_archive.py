@@ -26,6 +26,10 @@ METADATA_OPTIONS = ['--xattrs', '--xattrs-include=*', '--acls', '--selinux', '--
 # slower than the network it saves). tar adds -d when it unpacks.
 ZSTD = ['--use-compress-program=zstd -1 -T0']
 ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
+# How tar reads an archive from a pipe: in 1 MiB records, reassembled from what the pipe holds
+# (--read-full-records), not in 10 KiB ones: about 1 CPU-s less for a 2 GiB datadir (measured); any writer's
+# record size is read the same.
+STREAM_RECORDS = ['--blocking-factor=2048', '--read-full-records']
 
 
 class ArchiveError(Exception):
@@ -143,10 +147,8 @@ class StreamExtractor(object):
         if zstd and not zstd_available():
             raise ArchiveError('the archive is compressed with zstd and this node has no zstd binary to unpack it; '
                                'install the zstd package and run this again')
-        # Read in 1 MiB records, reassembled from what the pipe holds (--read-full-records), not in 10 KiB ones:
-        # about 1 CPU-s less for a 2 GiB datadir (measured); any writer's record size is read the same.
-        command = (['tar', '--extract', '--file=-', '--blocking-factor=2048', '--read-full-records',
-                    '--directory=' + self.directory, '--same-owner', '--preserve-permissions'] + METADATA_OPTIONS)
+        command = (['tar', '--extract', '--file=-'] + STREAM_RECORDS + [
+            '--directory=' + self.directory, '--same-owner', '--preserve-permissions'] + METADATA_OPTIONS)
         if self.paths:
             command += ['--'] + [_member(p) for p in self.paths]
         if zstd:
