@@ -406,7 +406,7 @@ def print_over_floor(results, pairs):
             continue
         wall, cpu = ({name: statistics.median(getattr(r, field) for r in results[name]) for name in (method, floor)}
                      for field in ('wall', 'cpu'))
-        print('{} over {}: +{:.2f} s wall ({:.2f}x), +{:.2f} CPU-s ({:.2f}x)'.format(
+        print('{} over {}: {:+.2f} s wall ({:.2f}x), {:+.2f} CPU-s ({:.2f}x)'.format(
             method, floor, wall[method] - wall[floor], wall[method] / wall[floor], cpu[method] - cpu[floor],
             cpu[method] / cpu[floor]))
 

@@ -17,6 +17,7 @@ recovery_deletes, purged_snapdirs, pglog_hardlimit), plus ``flags_num`` and ``fl
 
 The tests give it as the ``ceph_command`` prefix: [sys.executable, fake_ceph.py, --state, FILE].
 """
+import fcntl
 import json
 import os
 import sys
@@ -91,6 +92,13 @@ def main(argv):
     if state_path is None:
         sys.stderr.write('fake ceph: --state FILE is required\n')
         return 2
+    # The monitors apply commands one at a time: concurrent callers must not lose each other's updates here either.
+    with open(state_path + '.lock', 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return command(state_path, args)
+
+
+def command(state_path, args):
     state = load(state_path)
     state['calls'].append(' '.join(args))
     save(state_path, state)
