@@ -166,13 +166,19 @@ def test_status_watch_redraws_until_interrupted(cloud):
 
 def test_status_watch_as_a_process_ends_cleanly_on_ctrl_c(cloud):
     import signal
-    import time
+    import threading
 
     process = subprocess.Popen(cloud.command('status', '--watch', '--interval', '0.2', '--json'), cwd=REPO_ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    time.sleep(3)
+    # Ctrl-C once two frames have come (each is flushed as it is drawn), however slow the machine is to start it.
+    hung = threading.Timer(60, process.kill)
+    hung.start()
+    try:
+        first = [process.stdout.readline(), process.stdout.readline()]
+    finally:
+        hung.cancel()
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
-    frames = [json.loads(line) for line in out.splitlines() if line.strip()]
+    frames = [json.loads(line) for line in first + out.splitlines() if line.strip()]
     assert len(frames) >= 2 and 'Traceback' not in err
