@@ -59,15 +59,15 @@ def _token_digest(credentials: Optional[HTTPAuthorizationCredentials]) -> str:
     return token_sha256(token)
 
 
+NOT_REGISTERED = "the token is not the admin token nor any registered node's token"
+
+
 def _node_with_token(db: Database, digest: str) -> Caller:
     with db.snapshot() as conn:
         node = records.node_with_token(conn, digest)
     if node is None:
         raise _unauthorized(NOT_REGISTERED)
     return Caller(node=node)
-
-
-NOT_REGISTERED = "the token is not the admin token nor any registered node's token"
 
 
 async def authenticated(credentials: Bearer, db: DatabaseDep, admin_token_sha256: AdminTokenSha256) -> Caller:
